@@ -1,0 +1,3 @@
+from insightboards.cli import main
+
+raise SystemExit(main())

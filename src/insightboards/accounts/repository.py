@@ -1,0 +1,127 @@
+"""All SQL about accounts, users, teams and API tokens."""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from insightboards.tables import accounts, api_tokens, team_members, teams, users
+
+
+def insert_account(
+    conn: sa.Connection, *, account_id: str, name: str, plan: str, date_created: str
+) -> None:
+    conn.execute(
+        accounts.insert().values(
+            id=account_id, name=name, plan=plan, suspended=False, date_created=date_created
+        )
+    )
+
+
+def get_account(conn: sa.Connection, account_id: str) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
+
+
+def any_account_exists(conn: sa.Connection) -> bool:
+    return conn.execute(sa.select(accounts.c.id).limit(1)).first() is not None
+
+
+def update_account(conn: sa.Connection, account_id: str, **values: Any) -> bool:
+    result = conn.execute(accounts.update().where(accounts.c.id == account_id).values(**values))
+    return result.rowcount > 0
+
+
+def insert_user(
+    conn: sa.Connection, *, account_id: str, user_id: str, email: str, name: str, role: str
+) -> None:
+    conn.execute(
+        users.insert().values(account_id=account_id, id=user_id, email=email, name=name, role=role)
+    )
+
+
+def get_user(conn: sa.Connection, account_id: str, user_id: str) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(users).where(users.c.account_id == account_id, users.c.id == user_id)
+    ).first()
+
+
+def count_users_in(conn: sa.Connection, account_id: str, user_ids: list[str]) -> int:
+    return conn.execute(
+        sa.select(sa.func.count())
+        .select_from(users)
+        .where(users.c.account_id == account_id, users.c.id.in_(user_ids))
+    ).scalar_one()
+
+
+def insert_team(
+    conn: sa.Connection, *, account_id: str, team_id: str, name: str, member_ids: list[str]
+) -> None:
+    conn.execute(teams.insert().values(account_id=account_id, id=team_id, name=name))
+    if member_ids:
+        conn.execute(
+            team_members.insert(),
+            [{"account_id": account_id, "team_id": team_id, "user_id": u} for u in member_ids],
+        )
+
+
+def team_ids_of(conn: sa.Connection, account_id: str, user_id: str) -> frozenset[str]:
+    rows = conn.execute(
+        sa.select(team_members.c.team_id).where(
+            team_members.c.account_id == account_id, team_members.c.user_id == user_id
+        )
+    )
+    return frozenset(row.team_id for row in rows)
+
+
+def insert_token(
+    conn: sa.Connection, *, account_id: str, user_id: str, token_hash: str, date_created: str
+) -> None:
+    conn.execute(
+        api_tokens.insert().values(
+            account_id=account_id,
+            user_id=user_id,
+            token_hash=token_hash,
+            date_created=date_created,
+        )
+    )
+
+
+def get_active_token_user(
+    conn: sa.Connection, account_id: str, token_hash: str
+) -> sa.Row[Any] | None:
+    """The user (joined with their account) behind an unrevoked token."""
+    query = (
+        sa.select(
+            users.c.account_id,
+            users.c.id.label("user_id"),
+            users.c.role,
+            accounts.c.suspended,
+        )
+        .select_from(
+            api_tokens.join(
+                users,
+                sa.and_(
+                    users.c.account_id == api_tokens.c.account_id,
+                    users.c.id == api_tokens.c.user_id,
+                ),
+            ).join(accounts, accounts.c.id == api_tokens.c.account_id)
+        )
+        .where(
+            api_tokens.c.account_id == account_id,
+            api_tokens.c.token_hash == token_hash,
+            api_tokens.c.date_revoked.is_(None),
+        )
+    )
+    return conn.execute(query).first()
+
+
+def revoke_token(conn: sa.Connection, account_id: str, token_hash: str, when: str) -> bool:
+    result = conn.execute(
+        api_tokens.update()
+        .where(
+            api_tokens.c.account_id == account_id,
+            api_tokens.c.token_hash == token_hash,
+            api_tokens.c.date_revoked.is_(None),
+        )
+        .values(date_revoked=when)
+    )
+    return result.rowcount > 0

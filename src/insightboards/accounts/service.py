@@ -1,0 +1,168 @@
+"""Accounts, users, teams, tokens and plans: what the admin commands and auth rely on."""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from insightboards.access import ROLES, Caller
+from insightboards.accounts import repository
+from insightboards.clock import now_iso
+from insightboards.dashboards import service as dashboards_service
+from insightboards.database import Database
+from insightboards.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
+from insightboards.ids import is_valid_id, new_id
+
+DEFAULT_PLAN = "standard"
+# `ib_<account id>_<43 url-safe characters: 256 random bits>`. The account id lets the
+# token be looked up within its account, like every other row.
+_TOKEN_PATTERN = re.compile(r"^ib_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$")
+# The account id of the demo account made on first start: the one in the vendor's examples.
+DEMO_ACCOUNT_ID = "5be26318e5274a0007f17f61"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _split_token(token: str) -> str:
+    """The account id inside a well-formed token; Unauthorized for anything else."""
+    match = _TOKEN_PATTERN.match(token)
+    if match is None:
+        raise Unauthorized("The bearer token is not valid.")
+    return match.group(1)
+
+
+def _require_account(conn: sa.Connection, account_id: str) -> None:
+    if not is_valid_id(account_id) or repository.get_account(conn, account_id) is None:
+        raise NotFound(f"No account {account_id}.")
+
+
+def create_account(
+    db: Database, name: str, plan: str = DEFAULT_PLAN, account_id: str | None = None
+) -> str:
+    """A new account, with its built-in Performance and Process reports."""
+    account_id = account_id or new_id()
+    now = now_iso()
+    with db.write() as conn:
+        repository.insert_account(
+            conn, account_id=account_id, name=name, plan=plan, date_created=now
+        )
+        dashboards_service.create_builtin_reports(conn, account_id, now)
+    return account_id
+
+
+def create_user(db: Database, account_id: str, email: str, name: str | None, role: str) -> str:
+    if role not in ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+    user_id = new_id()
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        try:
+            repository.insert_user(
+                conn,
+                account_id=account_id,
+                user_id=user_id,
+                email=email,
+                name=name or email,
+                role=role,
+            )
+        except sa.exc.IntegrityError:
+            raise BadRequest(f"A user with email {email} exists in this account.") from None
+    return user_id
+
+
+def create_team(db: Database, account_id: str, name: str, member_ids: list[str]) -> str:
+    team_id = new_id()
+    members = sorted(set(member_ids))
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        if repository.count_users_in(conn, account_id, members) != len(members):
+            raise NotFound("Every member must be a user of the account.")
+        repository.insert_team(
+            conn, account_id=account_id, team_id=team_id, name=name, member_ids=members
+        )
+    return team_id
+
+
+def create_token(db: Database, account_id: str, user_id: str) -> str:
+    """A new API token for the user. Only its hash is stored: this is the one time it is seen."""
+    token = f"ib_{account_id}_{secrets.token_urlsafe(32)}"
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        if repository.get_user(conn, account_id, user_id) is None:
+            raise NotFound(f"No user {user_id} in account {account_id}.")
+        repository.insert_token(
+            conn,
+            account_id=account_id,
+            user_id=user_id,
+            token_hash=hash_token(token),
+            date_created=now_iso(),
+        )
+    return token
+
+
+def revoke_token(db: Database, token: str) -> None:
+    try:
+        account_id = _split_token(token)
+    except Unauthorized:
+        raise BadRequest("That is not an Insightboards token.") from None
+    with db.write() as conn:
+        if not repository.revoke_token(conn, account_id, hash_token(token), now_iso()):
+            raise NotFound("No such active token.")
+
+
+def set_plan(
+    db: Database, account_id: str, plan: str | None, max_dashboards: int | None, clear_cap: bool
+) -> None:
+    values: dict[str, object] = {}
+    if plan is not None:
+        values["plan"] = plan
+    if clear_cap:
+        values["max_dashboards"] = None
+    elif max_dashboards is not None:
+        if max_dashboards < 0:
+            raise BadRequest("--max-dashboards must be 0 or more")
+        values["max_dashboards"] = max_dashboards
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        if values:
+            repository.update_account(conn, account_id, **values)
+
+
+def set_suspended(db: Database, account_id: str, suspended: bool) -> None:
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        repository.update_account(conn, account_id, suspended=suspended)
+
+
+def authenticate(db: Database, token: str) -> Caller:
+    """The caller behind a bearer token: 401 if unknown or revoked, 402 if suspended."""
+    account_id = _split_token(token)
+    with db.read() as conn:
+        row = repository.get_active_token_user(conn, account_id, hash_token(token))
+        if row is None:
+            raise Unauthorized("The bearer token is unknown or revoked.")
+        if row.suspended:
+            raise PaymentRequired("This account is suspended.")
+        team_ids = repository.team_ids_of(conn, account_id, row.user_id)
+    return Caller(account_id=account_id, user_id=row.user_id, role=row.role, team_ids=team_ids)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    account_id: str
+    user_id: str
+    token: str
+
+
+def ensure_demo_account(db: Database) -> DemoAccount | None:
+    """On an empty database, a demo account (the vendor examples' id), admin user and token."""
+    with db.read() as conn:
+        if repository.any_account_exists(conn):
+            return None
+    account_id = create_account(db, "Demo", account_id=DEMO_ACCOUNT_ID)
+    user_id = create_user(db, account_id, "demo@example.com", "Demo Admin", "admin")
+    return DemoAccount(account_id, user_id, create_token(db, account_id, user_id))

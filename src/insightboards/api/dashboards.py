@@ -1,0 +1,235 @@
+"""HTTP routes of the Dashboards API: parse the request, call the service, shape the answer."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response, status
+
+from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep
+from insightboards.api.problems import PROBLEM_JSON
+from insightboards.dashboards import service
+from insightboards.dashboards.schemas import (
+    CloneRequest,
+    DashboardCreate,
+    DashboardItemIn,
+    DashboardList,
+    DashboardPublic,
+    DashboardUpdate,
+    ListQuery,
+    ReportSummary,
+    TagUsageList,
+)
+from insightboards.errors import NotFound
+from insightboards.ids import is_valid_id
+
+_problem = {"content": {PROBLEM_JSON: {}}}
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "Bad request",
+        401: "Unauthorized",
+        402: "Payment required",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict: the tag is taken",
+        412: "Precondition failed: the board changed since the ETag in If-Match",
+        413: "Request body too large",
+    }
+    return {code: {"description": descriptions[code], **_problem} for code in codes}
+
+
+_COMMON = (400, 401, 402, 403)
+router = APIRouter(prefix="/dashboards", tags=["dashboards"])
+DashboardId = Annotated[str, "path"]
+
+
+def _etag(dashboard: dict[str, Any]) -> str:
+    return f'"{dashboard["version"]}"'
+
+
+def _check_id(dashboard_id: str) -> None:
+    if not is_valid_id(dashboard_id):
+        raise NotFound("Dashboard not found.")
+
+
+@router.get(
+    "",
+    response_model=DashboardList,
+    response_model_exclude_unset=True,
+    summary="List dashboards",
+    description="Loads the dashboards the caller may read, a page at a time. The query "
+    "may come in the query string or in a JSON body; the query string wins.",
+    responses=_responses(*_COMMON),
+)
+def list_dashboards(
+    database: DatabaseDep,
+    caller: CallerDep,
+    skip: Annotated[int | None, Query(ge=0)] = None,
+    take: Annotated[int | None, Query(ge=0, le=service.MAX_TAKE)] = None,
+    limit: Annotated[
+        int | None, Query(ge=0, le=service.MAX_TAKE, description="Alias of take.")
+    ] = None,
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
+    body: Annotated[ListQuery | None, Body()] = None,
+) -> dict[str, Any]:
+    from_body = body or ListQuery()
+    query = ListQuery(
+        skip=skip if skip is not None else from_body.skip,
+        take=next(
+            (v for v in (take, limit, from_body.take, from_body.limit) if v is not None), None
+        ),
+        fields=fields if fields is not None else from_body.fields,
+    )
+    return service.list_dashboards(database, caller, query)
+
+
+@router.get(
+    "/reports",
+    response_model=list[ReportSummary],
+    summary="Get the Performance and Process reports",
+    responses=_responses(*_COMMON),
+)
+def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]]:
+    return service.reports(database, caller)
+
+
+@router.get(
+    "/tags/usages",
+    response_model=TagUsageList,
+    summary="Get the labels used on dashboards, with the dashboards that carry each",
+    responses=_responses(*_COMMON),
+)
+def get_tag_usages(
+    database: DatabaseDep,
+    caller: CallerDep,
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
+) -> dict[str, Any]:
+    return service.tag_usages(database, caller, fields)
+
+
+@router.get(
+    "/tag/{tag}",
+    response_model=DashboardPublic,
+    summary="Get the dashboard with a tag",
+    responses=_responses(*_COMMON, 404),
+)
+def get_dashboard_by_tag(
+    tag: str, database: DatabaseDep, caller: CallerDep, response: Response
+) -> dict[str, Any]:
+    dashboard = service.get_by_tag(database, caller, tag)
+    response.headers["ETag"] = _etag(dashboard)
+    return dashboard
+
+
+@router.put(
+    "/items/{id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Save an item on a dashboard, or its whole layout",
+    description="`id` is the dashboard's id. One item is upserted by its `id` (added with a "
+    "new id when it has none); a JSON array of items replaces the board's whole layout.",
+    responses=_responses(*_COMMON, 404, 412),
+)
+def save_dashboard_items(
+    id: str,
+    database: DatabaseDep,
+    caller: CallerDep,
+    if_match: IfMatchDep,
+    body: Annotated[DashboardItemIn | list[DashboardItemIn], Body()],
+) -> Response:
+    _check_id(id)
+    service.save_items(database, caller, id, body, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DashboardPublic,
+    summary="Create a dashboard",
+    responses=_responses(*_COMMON, 409),
+)
+def create_dashboard(
+    body: DashboardCreate,
+    request: Request,
+    database: DatabaseDep,
+    caller: CallerDep,
+    response: Response,
+) -> dict[str, Any]:
+    dashboard = service.create(database, caller, body)
+    response.headers["Location"] = f"{request.url.path}/{dashboard['id']}"
+    response.headers["ETag"] = _etag(dashboard)
+    return dashboard
+
+
+@router.get(
+    "/{dashboardId}",
+    response_model=DashboardPublic,
+    summary="Get a dashboard",
+    responses=_responses(*_COMMON, 404),
+)
+def get_dashboard(
+    dashboardId: str, database: DatabaseDep, caller: CallerDep, response: Response
+) -> dict[str, Any]:
+    _check_id(dashboardId)
+    dashboard = service.get(database, caller, dashboardId)
+    response.headers["ETag"] = _etag(dashboard)
+    return dashboard
+
+
+@router.put(
+    "/{dashboardId}",
+    response_model=DashboardPublic,
+    summary="Update a dashboard",
+    description="Fields present in the body replace the stored ones; fields absent keep "
+    "their value.",
+    responses=_responses(*_COMMON, 404, 409, 412),
+)
+def update_dashboard(
+    dashboardId: str,
+    body: DashboardUpdate,
+    database: DatabaseDep,
+    caller: CallerDep,
+    if_match: IfMatchDep,
+    response: Response,
+) -> dict[str, Any]:
+    _check_id(dashboardId)
+    dashboard = service.update(database, caller, dashboardId, body, if_match)
+    response.headers["ETag"] = _etag(dashboard)
+    return dashboard
+
+
+@router.delete(
+    "/{dashboardId}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a dashboard",
+    responses=_responses(*_COMMON, 404, 412),
+)
+def delete_dashboard(
+    dashboardId: str, database: DatabaseDep, caller: CallerDep, if_match: IfMatchDep
+) -> Response:
+    _check_id(dashboardId)
+    service.delete(database, caller, dashboardId, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{dashboardId}/clone",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DashboardPublic,
+    summary="Clone a dashboard",
+    responses=_responses(*_COMMON, 404, 409),
+)
+def clone_dashboard(
+    dashboardId: str,
+    request: Request,
+    database: DatabaseDep,
+    caller: CallerDep,
+    response: Response,
+    body: Annotated[CloneRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    _check_id(dashboardId)
+    dashboard = service.clone(database, caller, dashboardId, body or CloneRequest())
+    base = request.url.path.removesuffix(f"/{dashboardId}/clone")
+    response.headers["Location"] = f"{base}/{dashboard['id']}"
+    response.headers["ETag"] = _etag(dashboard)
+    return dashboard

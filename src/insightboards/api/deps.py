@@ -1,0 +1,67 @@
+"""Typed request dependencies: the database, the authenticated caller, `If-Match`."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from insightboards.access import Caller
+from insightboards.accounts import service as accounts_service
+from insightboards.database import Database
+from insightboards.errors import BadRequest, Forbidden, Unauthorized
+from insightboards.ids import is_valid_id
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`.")
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_caller(
+    database: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    account_header: Annotated[
+        str | None,
+        Header(
+            alias="gtmhub-accountId",
+            description="The account the call acts in; the token's account when absent.",
+        ),
+    ] = None,
+) -> Caller:
+    if credentials is None:
+        raise Unauthorized("An `Authorization: Bearer <token>` header is required.")
+    caller = accounts_service.authenticate(database, credentials.credentials)
+    if account_header is not None:
+        if not is_valid_id(account_header):
+            raise BadRequest("gtmhub-accountId must be 24 lowercase hex characters.")
+        if account_header != caller.account_id:
+            raise Forbidden("The token does not belong to the account in gtmhub-accountId.")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+_NEVER_MATCHES = -1
+
+
+def get_if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The ETag last seen; the change fails with 412 if the board changed since.",
+        ),
+    ] = None,
+) -> int | None:
+    """The version an `If-Match` header asks for; None when absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().split(",")[0].strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 12 else _NEVER_MATCHES
+
+
+IfMatchDep = Annotated[int | None, Depends(get_if_match)]

@@ -1,0 +1,98 @@
+"""RFC 9457 problem details: the one rendering of every error the API returns."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import Send
+
+from insightboards.errors import InsightboardsError
+
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+
+
+def problem_body(
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, detail, errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def send_problem(send: Send, status: int, detail: str) -> None:
+    """Answer with a problem from ASGI middleware, before any route runs."""
+    response = problem_response(status, detail)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": response.raw_headers,
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _field_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    detail = "The request is not valid; see errors."
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            detail = "The request body is not valid JSON."
+        location = [str(part) for part in error.get("loc", ())]
+        errors.append({"field": ".".join(location), "message": str(error.get("msg", ""))})
+    return detail, errors
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(InsightboardsError)
+    async def _domain_error(_request: Request, exc: InsightboardsError) -> JSONResponse:
+        return problem_response(exc.status_code, exc.detail, exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _field_errors(exc)
+        return problem_response(400, detail, errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        return problem_response(exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return problem_response(500, "An unexpected error occurred.")

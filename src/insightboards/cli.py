@@ -1,0 +1,174 @@
+"""The `insightboards` command line: `serve`, and the `admin` commands.
+
+Every admin command prints exactly one JSON object on stdout; errors go to stderr with a
+non-zero exit status.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from insightboards.access import ROLES
+from insightboards.accounts import service as accounts
+from insightboards.config import get_settings
+from insightboards.database import Database, upgrade_schema
+from insightboards.errors import InsightboardsError
+
+EXIT_ERROR = 1
+
+
+def _add_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL (sqlite:///path or postgresql://...); "
+        "default: $INSIGHTBOARDS_DATABASE_URL or ./data/insightboards.db",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="insightboards", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1)
+    _add_database_option(serve)
+
+    admin = commands.add_parser("admin", help="manage accounts, users, teams, tokens, plans")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = admin_commands.add_parser(name, help=help_text)
+        _add_database_option(sub)
+        return sub
+
+    sub = add("create-account", "create an account (with its Performance and Process reports)")
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--plan", default=accounts.DEFAULT_PLAN)
+
+    sub = add("create-user", "create a user in an account")
+    sub.add_argument("--account", required=True)
+    sub.add_argument("--email", required=True)
+    sub.add_argument("--name")
+    sub.add_argument("--role", choices=ROLES, default="member")
+
+    sub = add("create-team", "create a team of users")
+    sub.add_argument("--account", required=True)
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--member", action="append", default=[], help="a user id; repeatable")
+
+    sub = add("create-token", "create an API token for a user (shown once)")
+    sub.add_argument("--account", required=True)
+    sub.add_argument("--user", required=True)
+
+    sub = add("revoke-token", "revoke an API token")
+    sub.add_argument("--token", required=True)
+
+    sub = add("set-plan", "set an account's plan and dashboard cap")
+    sub.add_argument("--account", required=True)
+    sub.add_argument("--plan")
+    sub.add_argument(
+        "--max-dashboards",
+        help="the most dashboards the account may own (reports excluded), or 'unlimited'",
+    )
+
+    sub = add("suspend-account", "suspend an account: every API call gets 402")
+    sub.add_argument("--account", required=True)
+
+    sub = add("resume-account", "resume a suspended account")
+    sub.add_argument("--account", required=True)
+    return parser
+
+
+def _max_dashboards(value: str | None) -> tuple[int | None, bool]:
+    if value is None:
+        return None, False
+    if value == "unlimited":
+        return None, True
+    if not value.isdigit():
+        raise InsightboardsError("--max-dashboards takes a whole number or 'unlimited'")
+    return int(value), False
+
+
+def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
+    command = args.admin_command
+    if command == "create-account":
+        return {"id": accounts.create_account(db, args.name, args.plan)}
+    if command == "create-user":
+        return {"id": accounts.create_user(db, args.account, args.email, args.name, args.role)}
+    if command == "create-team":
+        return {"id": accounts.create_team(db, args.account, args.name, args.member)}
+    if command == "create-token":
+        return {"token": accounts.create_token(db, args.account, args.user)}
+    if command == "revoke-token":
+        accounts.revoke_token(db, args.token)
+        return {"revoked": True}
+    if command == "set-plan":
+        cap, clear = _max_dashboards(args.max_dashboards)
+        accounts.set_plan(db, args.account, args.plan, cap, clear)
+        return {"id": args.account}
+    if command in ("suspend-account", "resume-account"):
+        accounts.set_suspended(db, args.account, command == "suspend-account")
+        return {"id": args.account}
+    raise AssertionError(command)
+
+
+def _serve(args: argparse.Namespace, database_url: str) -> int:
+    import uvicorn
+
+    upgrade_schema(database_url)
+    if get_settings().demo:
+        db = Database(database_url)
+        try:
+            demo = accounts.ensure_demo_account(db)
+        finally:
+            db.dispose()
+        if demo is not None:
+            base = f"http://{args.host}:{args.port}"
+            print(
+                "Created a demo account on this new database.\n"
+                f"  account id: {demo.account_id}\n"
+                f"  user id:    {demo.user_id}\n"
+                f"  token:      {demo.token}   (shown once; stored only as a hash)\n"
+                "Try:\n"
+                f"  curl -H 'Authorization: Bearer {demo.token}' "
+                f"-H 'gtmhub-accountId: {demo.account_id}' {base}/results/api/v2/dashboards\n",
+                flush=True,
+            )
+    # Worker processes build the app from the environment.
+    os.environ["INSIGHTBOARDS_DATABASE_URL"] = database_url
+    uvicorn.run(
+        "insightboards.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    database_url = args.database_url or get_settings().database_url
+    try:
+        if args.command == "serve":
+            return _serve(args, database_url)
+        upgrade_schema(database_url)
+        db = Database(database_url)
+        try:
+            result = _run_admin(args, db)
+        finally:
+            db.dispose()
+    except InsightboardsError as error:
+        print(f"insightboards: {error.detail}", file=sys.stderr)
+        return EXIT_ERROR
+    print(json.dumps(result))
+    return 0
+
+

@@ -1,0 +1,259 @@
+"""All SQL about dashboards, their items, labels and grants.
+
+Every statement is scoped by account id first. Children of a page of dashboards are loaded
+with one query per child table, never one query per dashboard.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from insightboards.access import allowed_predicate
+from insightboards.tables import (
+    dashboard_grants,
+    dashboard_items,
+    dashboard_labels,
+    dashboards,
+    users,
+)
+
+Row = sa.Row[Any]
+
+
+def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
+    conn.execute(dashboards.insert().values(**values))
+
+
+def get(conn: sa.Connection, account_id: str, dashboard_id: str) -> Row | None:
+    return conn.execute(
+        sa.select(dashboards).where(
+            dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
+        )
+    ).first()
+
+
+def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> Row | None:
+    return conn.execute(
+        sa.select(dashboards).where(dashboards.c.account_id == account_id, dashboards.c.tag == tag)
+    ).first()
+
+
+def tag_taken(conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None) -> bool:
+    query = sa.select(dashboards.c.id).where(
+        dashboards.c.account_id == account_id, dashboards.c.tag == tag
+    )
+    if except_id is not None:
+        query = query.where(dashboards.c.id != except_id)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def count_owned(conn: sa.Connection, account_id: str) -> int:
+    """Dashboards that count against a plan's cap: all but the built-in reports."""
+    return conn.execute(
+        sa.select(sa.func.count())
+        .select_from(dashboards)
+        .where(dashboards.c.account_id == account_id, sa.not_(dashboards.c.is_report))
+    ).scalar_one()
+
+
+def update(
+    conn: sa.Connection,
+    account_id: str,
+    dashboard_id: str,
+    values: dict[str, Any],
+    expected_version: int | None = None,
+) -> bool:
+    """Apply `values` and bump the version; False if the row (at that version) is gone."""
+    statement = dashboards.update().where(
+        dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
+    )
+    if expected_version is not None:
+        statement = statement.where(dashboards.c.version == expected_version)
+    result = conn.execute(statement.values(version=dashboards.c.version + 1, **values))
+    return result.rowcount > 0
+
+
+def delete(
+    conn: sa.Connection, account_id: str, dashboard_id: str, expected_version: int | None = None
+) -> bool:
+    statement = dashboards.delete().where(
+        dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
+    )
+    if expected_version is not None:
+        statement = statement.where(dashboards.c.version == expected_version)
+    return conn.execute(statement).rowcount > 0
+
+
+def _replace_children(
+    conn: sa.Connection,
+    table: sa.Table,
+    account_id: str,
+    dashboard_id: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    conn.execute(
+        table.delete().where(table.c.account_id == account_id, table.c.dashboard_id == dashboard_id)
+    )
+    if rows:
+        conn.execute(
+            table.insert(),
+            [{"account_id": account_id, "dashboard_id": dashboard_id, **row} for row in rows],
+        )
+
+
+def replace_items(
+    conn: sa.Connection, account_id: str, dashboard_id: str, rows: list[dict[str, Any]]
+) -> None:
+    _replace_children(conn, dashboard_items, account_id, dashboard_id, rows)
+
+
+def replace_labels(
+    conn: sa.Connection, account_id: str, dashboard_id: str, rows: list[dict[str, Any]]
+) -> None:
+    _replace_children(conn, dashboard_labels, account_id, dashboard_id, rows)
+
+
+def replace_grants(
+    conn: sa.Connection, account_id: str, dashboard_id: str, rows: list[dict[str, Any]]
+) -> None:
+    _replace_children(conn, dashboard_grants, account_id, dashboard_id, rows)
+
+
+def get_item(conn: sa.Connection, account_id: str, dashboard_id: str, item_id: str) -> Row | None:
+    return conn.execute(
+        sa.select(dashboard_items).where(
+            dashboard_items.c.account_id == account_id,
+            dashboard_items.c.dashboard_id == dashboard_id,
+            dashboard_items.c.id == item_id,
+        )
+    ).first()
+
+
+def next_item_position(conn: sa.Connection, account_id: str, dashboard_id: str) -> int:
+    highest = conn.execute(
+        sa.select(sa.func.max(dashboard_items.c.position)).where(
+            dashboard_items.c.account_id == account_id,
+            dashboard_items.c.dashboard_id == dashboard_id,
+        )
+    ).scalar_one()
+    return 0 if highest is None else highest + 1
+
+
+def upsert_item(
+    conn: sa.Connection, account_id: str, dashboard_id: str, values: dict[str, Any]
+) -> None:
+    conn.execute(
+        dashboard_items.delete().where(
+            dashboard_items.c.account_id == account_id,
+            dashboard_items.c.dashboard_id == dashboard_id,
+            dashboard_items.c.id == values["id"],
+        )
+    )
+    conn.execute(
+        dashboard_items.insert().values(account_id=account_id, dashboard_id=dashboard_id, **values)
+    )
+
+
+def _children_by_dashboard(
+    conn: sa.Connection, table: sa.Table, account_id: str, ids: Sequence[str]
+) -> dict[str, list[Row]]:
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    if not ids:
+        return grouped
+    rows = conn.execute(
+        sa.select(table)
+        .where(table.c.account_id == account_id, table.c.dashboard_id.in_(ids))
+        .order_by(table.c.dashboard_id, table.c.position)
+    )
+    for row in rows:
+        grouped[row.dashboard_id].append(row)
+    return grouped
+
+
+def load_items(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, list[Row]]:
+    return _children_by_dashboard(conn, dashboard_items, account_id, ids)
+
+
+def load_labels(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, list[Row]]:
+    return _children_by_dashboard(conn, dashboard_labels, account_id, ids)
+
+
+def load_grants(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, list[Row]]:
+    return _children_by_dashboard(conn, dashboard_grants, account_id, ids)
+
+
+def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, int]:
+    """For each dashboard, how many distinct users of the account may read it."""
+    if not ids:
+        return {}
+    readers = users.alias("readers")
+    may_read = allowed_predicate(
+        "read", account_id=readers.c.account_id, user_id=readers.c.id, role=readers.c.role
+    )
+    count = (
+        sa.select(sa.func.count())
+        .select_from(readers)
+        .where(readers.c.account_id == dashboards.c.account_id, may_read)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        sa.select(dashboards.c.id, count.label("readers")).where(
+            dashboards.c.account_id == account_id, dashboards.c.id.in_(ids)
+        )
+    )
+    return {row.id: row.readers for row in rows}
+
+
+def list_page(
+    conn: sa.Connection,
+    account_id: str,
+    where: Iterable[sa.ColumnElement[bool]],
+    order_by: Sequence[sa.ColumnElement[Any]],
+    skip: int,
+    take: int,
+) -> tuple[list[Row], int]:
+    """One page of dashboards matching `where`, and how many match in all."""
+    conditions = [dashboards.c.account_id == account_id, *where]
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(dashboards).where(*conditions)
+    ).scalar_one()
+    rows = conn.execute(
+        sa.select(dashboards)
+        .where(*conditions)
+        .order_by(*order_by, dashboards.c.id)
+        .offset(skip)
+        .limit(take)
+    ).all()
+    return list(rows), total
+
+
+def reports(conn: sa.Connection, account_id: str, readable: sa.ColumnElement[bool]) -> list[Row]:
+    return list(
+        conn.execute(
+            sa.select(dashboards.c.id, dashboards.c.name)
+            .where(dashboards.c.account_id == account_id, dashboards.c.is_report, readable)
+            .order_by(dashboards.c.id)
+        )
+    )
+
+
+def tag_usages(conn: sa.Connection, account_id: str, readable: sa.ColumnElement[bool]) -> list[Row]:
+    """(label name, label title, dashboard id) for every label on a readable dashboard."""
+    labels = dashboard_labels
+    query = (
+        sa.select(labels.c.name, labels.c.title, labels.c.dashboard_id)
+        .select_from(
+            labels.join(
+                dashboards,
+                sa.and_(
+                    dashboards.c.account_id == labels.c.account_id,
+                    dashboards.c.id == labels.c.dashboard_id,
+                ),
+            )
+        )
+        .where(labels.c.account_id == account_id, readable)
+        .order_by(labels.c.name, labels.c.dashboard_id, labels.c.position)
+    )
+    return list(conn.execute(query))

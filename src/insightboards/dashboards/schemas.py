@@ -1,0 +1,449 @@
+"""Request and response shapes of the Dashboards API, named for their role.
+
+Field names are the API's own (camelCase). Inputs ignore unknown keys and accept the
+vendor's odd forms (settings as one string, `isActive` as `{"IsActive": bool}`, a grant as a
+bare list of actions). Outputs mirror the vendor's sample response key for key.
+"""
+
+import re
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
+
+from insightboards.access import ACTIONS, Action
+
+
+def _reject_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length, min_length=min_length),
+        AfterValidator(_reject_nul),
+    ]
+
+
+Text = _text(10_000)
+ShortText = _text(500)
+Name = _text(500, min_length=1)
+Identifier = _text(64, min_length=1)
+DashboardTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._~-]{1,64}$")]
+GridPosition = Annotated[int, Field(ge=0, le=100_000)]
+GridSize = Annotated[int, Field(ge=1, le=100_000)]
+READ_ONLY: dict[str, Any] = {"readOnly": True}
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- settings -----------------------------------------------------------------------------
+
+_SETTING_PAIR = re.compile(r'\s*(\w+)\s*:\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+
+def parse_setting_string(text: str) -> dict[str, str]:
+    """Parse the vendor's one-string form `name: "session", value: "...", ...` to an object."""
+    result: dict[str, str] = {}
+    position = 0
+    while position < len(text):
+        match = _SETTING_PAIR.match(text, position)
+        if match is None or match.end() == position:
+            raise ValueError('expected a list of settings or `key: "value", ...`')
+        result[match.group(1)] = re.sub(r"\\(.)", r"\1", match.group(2))
+        position = match.end()
+    if not result:
+        raise ValueError('expected a list of settings or `key: "value", ...`')
+    return result
+
+
+def _settings_from_string(value: Any) -> Any:
+    return [parse_setting_string(value)] if isinstance(value, str) else value
+
+
+class DynamicValue(ApiModel):
+    teamId: ShortText | None = None
+    type: ShortText | None = None
+
+
+class Setting(ApiModel):
+    name: ShortText | None = None
+    value: Text | None = None
+    valueDisplayName: Text | None = None
+    valueDisplayNameAsArray: list[Text] = []
+    dynamicValues: list[DynamicValue] = []
+
+
+Settings = Annotated[list[Setting], BeforeValidator(_settings_from_string)]
+
+
+class Parameter(ApiModel):
+    id: ShortText | None = None
+    key: ShortText | None = None
+    title: ShortText | None = None
+    defaultValue: Text | None = None
+    entityName: ShortText | None = None
+    entityTitleField: ShortText | None = None
+    entityValueField: ShortText | None = None
+    predefinedValues: list[Text] = []
+    selectorType: ShortText | None = None
+
+
+# --- labels (`tags`) ------------------------------------------------------------------------
+
+
+def _unwrap_is_active(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"IsActive"}:
+        return value["IsActive"]
+    return value
+
+
+class LabelIn(ApiModel):
+    id: Identifier | None = None
+    name: _text(200, min_length=1)  # type: ignore[valid-type]
+    title: ShortText | None = None
+    isActive: Annotated[bool, BeforeValidator(_unwrap_is_active)] = True
+    createdBy: Identifier | None = None
+    dateCreated: _text(40) | None = None  # type: ignore[valid-type]
+    items: list["LabelIn"] = []
+
+
+class Label(ApiModel):
+    id: str
+    name: str
+    title: str | None
+    isActive: bool
+    createdBy: str | None
+    dateCreated: str | None
+    items: list["Label"]
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+def _grant_from_list(value: Any) -> Any:
+    return {"general": value} if isinstance(value, list) else value
+
+
+class GrantIn(ApiModel):
+    general: list[Action] = []
+
+
+GrantInput = Annotated[GrantIn, BeforeValidator(_grant_from_list)]
+
+
+class Grant(ApiModel):
+    general: list[Action] = Field(examples=[list(ACTIONS)])
+
+
+class OwnerPermissionsIn(ApiModel):
+    grant: GrantInput | None = None
+    deny: GrantInput | None = None
+
+
+class OwnerPermissions(ApiModel):
+    grant: Grant
+    deny: Grant
+
+
+class PermissionIn(ApiModel):
+    principalKind: Literal["user", "team", "role", "account"]
+    principalId: Identifier
+    grant: GrantInput
+
+
+class Permission(ApiModel):
+    principalKind: Literal["user", "team", "role", "account"]
+    principalId: str
+    grant: Grant
+
+
+class AccessIn(ApiModel):
+    inherits: bool = True
+    ownerPermissions: OwnerPermissionsIn | None = None
+    permissions: list[PermissionIn] = []
+
+
+class Access(ApiModel):
+    inherits: bool
+    ownerPermissions: OwnerPermissions
+    permissions: list[Permission]
+
+
+# --- dashboard items --------------------------------------------------------------------------
+
+
+class RequiredEntity(ApiModel):
+    dataSourceIds: list[ShortText] = []
+    entityName: ShortText | None = None
+    isMissing: bool = False
+    remoteEntityName: ShortText | None = None
+
+
+class InsightSource(ApiModel):
+    originalVersion: ShortText | None = None
+    sourceApplication: ShortText | None = None
+
+
+class InsightStateMetadata(ApiModel):
+    connectorName: ShortText | None = None
+    count: int | None = None
+    datasourceId: ShortText | None = None
+    names: Text | None = None
+    type: ShortText | None = None
+
+
+class InsightState(ApiModel):
+    error: Text | None = None
+    metadata: InsightStateMetadata | None = None
+    status: ShortText | None = None
+
+
+class SectionHeaderContentIn(ApiModel):
+    header: _text(1000) | None = None  # type: ignore[valid-type]
+    subHeader: _text(1000) | None = None  # type: ignore[valid-type]
+
+
+SECTION_HEADER = "sectionHeader"
+
+
+class DashboardItemIn(ApiModel):
+    """One dashboard item: an insight, or a section header (`type: "sectionHeader"`).
+
+    A section header's text may come flat (`header`, `subHeader`) or nested under
+    `sectionHeader`, as in the responses.
+    """
+
+    id: Identifier | None = None
+    type: ShortText | None = None
+    row: GridPosition = 0
+    col: GridPosition = 0
+    sizeX: GridSize = 1
+    sizeY: GridSize = 1
+    insightId: Identifier | None = None
+    insightName: ShortText | None = None
+    insightTitle: ShortText | None = None
+    filters: list[Text] = []
+    settings: Settings = []
+    insightRequiredEntities: list[RequiredEntity] = []
+    insightSource: InsightSource | None = None
+    insightState: InsightState | None = None
+    header: _text(1000) | None = None  # type: ignore[valid-type]
+    subHeader: _text(1000) | None = None  # type: ignore[valid-type]
+    sectionHeader: SectionHeaderContentIn | None = None
+
+    @property
+    def is_section_header(self) -> bool:
+        return self.type == SECTION_HEADER or self.sectionHeader is not None
+
+    @property
+    def header_text(self) -> tuple[str | None, str | None]:
+        if self.sectionHeader is not None:
+            return (
+                self.sectionHeader.header or self.header,
+                self.sectionHeader.subHeader or self.subHeader,
+            )
+        return self.header, self.subHeader
+
+
+class InsightItem(ApiModel):
+    id: str
+    dashboardId: str
+    type: str | None
+    row: int
+    col: int
+    sizeX: int
+    sizeY: int
+    insightId: str | None
+    insightName: str | None
+    insightTitle: str | None
+    filters: list[str]
+    settings: list[Setting]
+    insightRequiredEntities: list[RequiredEntity]
+    insightSource: InsightSource | None
+    insightState: InsightState | None
+
+
+class SectionHeaderContent(ApiModel):
+    id: str
+    accountId: str
+    header: str | None
+    subHeader: str | None
+    createdById: str | None
+    modifiedById: str | None
+    dateCreated: str
+    dateUpdated: str
+
+
+class SectionHeaderItem(ApiModel):
+    id: str
+    accountId: str
+    dashboardId: str
+    type: str
+    row: int
+    col: int
+    sizeX: int
+    sizeY: int
+    sectionHeaderId: str
+    sectionHeader: SectionHeaderContent
+
+
+# --- dashboards -------------------------------------------------------------------------------
+
+
+class DashboardCreate(ApiModel):
+    name: Name
+    tag: DashboardTag | None = None
+    archived: bool = False
+    layout: _text(200) | None = None  # type: ignore[valid-type]
+    settings: Settings = []
+    parameters: list[Parameter] = []
+    tags: list[LabelIn] = []
+    access: AccessIn | None = None
+    insights: list[DashboardItemIn] = []
+    sectionHeaders: list[DashboardItemIn] = []
+
+
+# Fields a PUT may set to null; any other field sent as null is a 400.
+_NULLABLE_ON_UPDATE = frozenset({"layout"})
+
+
+class DashboardUpdate(ApiModel):
+    """A PUT body: fields present replace the stored ones, fields absent keep their value."""
+
+    name: Name | None = None
+    tag: DashboardTag | None = None
+    archived: bool | None = None
+    layout: _text(200) | None = None  # type: ignore[valid-type]
+    settings: Settings | None = None
+    parameters: list[Parameter] | None = None
+    tags: list[LabelIn] | None = None
+    access: AccessIn | None = None
+    insights: list[DashboardItemIn] | None = None
+    sectionHeaders: list[DashboardItemIn] | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> "DashboardUpdate":
+        for name in self.model_fields_set - _NULLABLE_ON_UPDATE:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
+class CloneRequest(ApiModel):
+    tag: DashboardTag | None = None
+
+
+class Source(ApiModel):
+    sourceApplication: str | None
+    sourceId: str | None
+
+
+class DashboardPublic(ApiModel):
+    """A dashboard as served: the vendor's keys, plus accountId, dates and version."""
+
+    id: str = Field(json_schema_extra=READ_ONLY)
+    accountId: str = Field(json_schema_extra=READ_ONLY)
+    name: str
+    tag: str
+    archived: bool
+    isReport: bool = Field(json_schema_extra=READ_ONLY)
+    layout: str | None
+    createdById: str = Field(json_schema_extra=READ_ONLY)
+    dateCreated: str = Field(json_schema_extra=READ_ONLY)
+    dateUpdated: str = Field(json_schema_extra=READ_ONLY)
+    version: int = Field(json_schema_extra=READ_ONLY)
+    access: Access
+    settings: list[Setting]
+    parameters: list[Parameter]
+    tags: list[Label]
+    insights: list[InsightItem]
+    sectionHeaders: list[SectionHeaderItem]
+    source: Source | None = Field(json_schema_extra=READ_ONLY)
+    appsCount: int = Field(json_schema_extra=READ_ONLY)
+    notificationsCount: int = Field(json_schema_extra=READ_ONLY)
+    insightsCount: int = Field(json_schema_extra=READ_ONLY)
+    sectionHeadersCount: int = Field(json_schema_extra=READ_ONLY)
+    usersCount: int = Field(json_schema_extra=READ_ONLY)
+    currentUserAllowedActions: list[Action] = Field(json_schema_extra=READ_ONLY)
+    readOnly: bool = Field(json_schema_extra=READ_ONLY)
+
+
+class ReportSummary(ApiModel):
+    id: str
+    name: str
+
+
+class TagUsage(ApiModel):
+    tagName: str
+    tagTitle: str | None
+    dashboardsCount: int
+    dashboardsIds: list[str]
+
+
+class TagUsageList(ApiModel):
+    items: list[dict[str, Any]]
+
+
+class ListQuery(ApiModel):
+    """List parameters, as a JSON body of the GET (the query string wins over it)."""
+
+    filter: dict[str, Any] | str | None = None
+    sort: _text(1000) | None = None  # type: ignore[valid-type]
+    fields: _text(2000) | None = None  # type: ignore[valid-type]
+    skip: Annotated[int, Field(ge=0)] | None = None
+    take: Annotated[int, Field(ge=0, le=1000)] | None = None
+    limit: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+def _partial(
+    model: type[BaseModel], cache: dict[type[BaseModel], type[BaseModel]]
+) -> type[BaseModel]:
+    """A copy of `model` whose fields, and those of nested models, may each be left out."""
+    if model in cache:
+        return cache[model]
+    # A recursive model (labels nest labels) is projected as plain objects below its top.
+    cache[model] = dict[str, Any]  # type: ignore[assignment]
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        fields[name] = (_partial_annotation(info.annotation, cache) | None, None)
+    partial = create_model(f"{model.__name__}Projected", __base__=ApiModel, **fields)
+    cache[model] = partial
+    return partial
+
+
+def _partial_annotation(annotation: Any, cache: dict[type[BaseModel], type[BaseModel]]) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _partial(annotation, cache)
+    args = get_args(annotation)
+    origin = get_origin(annotation)
+    if origin is list and args:
+        return list[_partial_annotation(args[0], cache)]  # type: ignore[misc]
+    if args and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _partial_annotation(inner[0], cache)
+    return annotation
+
+
+# A dashboard in a list, where `fields` may have left any field out.
+DashboardProjected = _partial(DashboardPublic, {})
+
+
+class DashboardList(ApiModel):
+    items: list[DashboardProjected]  # type: ignore[valid-type]
+    count: int
+    totalCount: int

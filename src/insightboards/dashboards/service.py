@@ -1,0 +1,787 @@
+"""Dashboard rules: access, tags, merge updates, item saves, clones, reports and plans.
+
+Each public function is one transaction. Reads check `read`; changes check the action they
+need (see access.py); another account's dashboard is indistinguishable from a missing one.
+"""
+
+import secrets
+import string
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from insightboards import access
+from insightboards.access import ALL_BITS, Action, Caller, Grant, Policy
+from insightboards.accounts import repository as accounts_repository
+from insightboards.clock import now_iso
+from insightboards.dashboards import repository
+from insightboards.dashboards.schemas import (
+    AccessIn,
+    CloneRequest,
+    DashboardCreate,
+    DashboardItemIn,
+    DashboardUpdate,
+    LabelIn,
+    ListQuery,
+)
+from insightboards.database import Database
+from insightboards.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PaymentRequired,
+    PreconditionFailed,
+)
+from insightboards.ids import new_id
+from insightboards.query import projection as projection_module
+from insightboards.tables import dashboards
+
+Row = sa.Row[Any]
+
+DEFAULT_TAKE = 100
+MAX_TAKE = 1000
+_TAG_ALPHABET = string.ascii_lowercase + string.digits
+BUILTIN_REPORTS = (("Performance", "performance-report"), ("Process", "process-report"))
+
+
+# --- building rows from input -------------------------------------------------------------
+
+
+def _new_tag() -> str:
+    return "".join(secrets.choice(_TAG_ALPHABET) for _ in range(9))
+
+
+def _label_json(label: LabelIn, caller: Caller, now: str) -> dict[str, Any]:
+    return {
+        "id": label.id or new_id(),
+        "name": label.name,
+        "title": label.title,
+        "isActive": label.isActive,
+        "createdBy": label.createdBy or caller.user_id,
+        "dateCreated": label.dateCreated or now,
+        "items": [_label_json(child, caller, now) for child in label.items],
+    }
+
+
+def _label_rows(labels: Sequence[LabelIn], caller: Caller, now: str) -> list[dict[str, Any]]:
+    rows = []
+    for position, label in enumerate(labels):
+        data = _label_json(label, caller, now)
+        rows.append(
+            {
+                "position": position,
+                "label_id": data["id"],
+                "name": data["name"],
+                "title": data["title"],
+                "is_active": data["isActive"],
+                "created_by": data["createdBy"],
+                "date_created": data["dateCreated"],
+                "children": data["items"],
+            }
+        )
+    return rows
+
+
+def _access_columns(access_in: AccessIn | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Dashboard columns and grant rows for an `access` input (None: the defaults)."""
+    if access_in is None:
+        return {"inherits": True, "owner_grant": ALL_BITS, "owner_deny": 0}, []
+    owner = access_in.ownerPermissions
+    columns = {
+        "inherits": access_in.inherits,
+        "owner_grant": access.to_bits(owner.grant.general)
+        if owner is not None and owner.grant is not None
+        else ALL_BITS,
+        "owner_deny": access.to_bits(owner.deny.general)
+        if owner is not None and owner.deny is not None
+        else 0,
+    }
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for permission in access_in.permissions:
+        key = (permission.principalKind, permission.principalId)
+        if key not in merged:
+            merged[key] = {
+                "principal_kind": key[0],
+                "principal_id": key[1],
+                "actions": 0,
+                "position": len(merged),
+            }
+        merged[key]["actions"] |= access.to_bits(permission.grant.general)
+    return columns, list(merged.values())
+
+
+def _item_row(
+    item: DashboardItemIn,
+    *,
+    item_id: str,
+    position: int,
+    caller: Caller,
+    now: str,
+    previous: Row | None,
+) -> dict[str, Any]:
+    common = {
+        "id": item_id,
+        "position": position,
+        "row": item.row,
+        "col": item.col,
+        "size_x": item.sizeX,
+        "size_y": item.sizeY,
+        "created_by_id": previous.created_by_id if previous is not None else caller.user_id,
+        "modified_by_id": caller.user_id,
+        "date_created": previous.date_created if previous is not None else now,
+        "date_updated": now,
+    }
+    if item.is_section_header:
+        header, sub_header = item.header_text
+        previous_header_id = (
+            previous.details.get("sectionHeaderId")
+            if previous is not None and previous.kind == "sectionHeader"
+            else None
+        )
+        return {
+            **common,
+            "kind": "sectionHeader",
+            "header": header,
+            "sub_header": sub_header,
+            "details": {"sectionHeaderId": previous_header_id or new_id()},
+        }
+    details = item.model_dump(
+        mode="json",
+        include={
+            "type",
+            "insightTitle",
+            "filters",
+            "settings",
+            "insightRequiredEntities",
+            "insightSource",
+            "insightState",
+        },
+    )
+    return {
+        **common,
+        "kind": "insight",
+        "insight_id": item.insightId,
+        "insight_name": item.insightName,
+        "details": details,
+    }
+
+
+def _layout_rows(
+    items: Sequence[DashboardItemIn],
+    caller: Caller,
+    now: str,
+    previous: dict[str, Row] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows for a whole layout; ids sent are kept, missing ones are generated."""
+    previous = previous or {}
+    seen: set[str] = set()
+    rows = []
+    for position, item in enumerate(items):
+        item_id = item.id or new_id()
+        if item_id in seen:
+            raise BadRequest(f"Item id {item_id} appears twice in the layout.")
+        seen.add(item_id)
+        rows.append(
+            _item_row(
+                item,
+                item_id=item_id,
+                position=position,
+                caller=caller,
+                now=now,
+                previous=previous.get(item_id),
+            )
+        )
+    return rows
+
+
+# --- presenting rows as API documents --------------------------------------------------------
+
+
+def _policy(row: Row, grants: Sequence[Row]) -> Policy:
+    return Policy(
+        owner_id=row.created_by_id,
+        inherits=row.inherits,
+        owner_grant=row.owner_grant,
+        owner_deny=row.owner_deny,
+        is_report=row.is_report,
+        grants=tuple(Grant(g.principal_kind, g.principal_id, g.actions) for g in grants),
+    )
+
+
+def _present_item(item: Row) -> dict[str, Any]:
+    grid = {
+        "id": item.id,
+        "dashboardId": item.dashboard_id,
+        "row": item.row,
+        "col": item.col,
+        "sizeX": item.size_x,
+        "sizeY": item.size_y,
+    }
+    if item.kind == "sectionHeader":
+        header_id = item.details["sectionHeaderId"]
+        return {
+            **grid,
+            "accountId": item.account_id,
+            "type": "sectionHeader",
+            "sectionHeaderId": header_id,
+            "sectionHeader": {
+                "id": header_id,
+                "accountId": item.account_id,
+                "header": item.header,
+                "subHeader": item.sub_header,
+                "createdById": item.created_by_id,
+                "modifiedById": item.modified_by_id,
+                "dateCreated": item.date_created,
+                "dateUpdated": item.date_updated,
+            },
+        }
+    details = item.details
+    return {
+        **grid,
+        "type": details.get("type") or "insight",
+        "insightId": item.insight_id,
+        "insightName": item.insight_name,
+        "insightTitle": details.get("insightTitle"),
+        "filters": details.get("filters", []),
+        "settings": details.get("settings", []),
+        "insightRequiredEntities": details.get("insightRequiredEntities", []),
+        "insightSource": details.get("insightSource"),
+        "insightState": details.get("insightState"),
+    }
+
+
+def _present_label(label: Row) -> dict[str, Any]:
+    return {
+        "id": label.label_id,
+        "name": label.name,
+        "title": label.title,
+        "isActive": label.is_active,
+        "createdBy": label.created_by,
+        "dateCreated": label.date_created,
+        "items": label.children,
+    }
+
+
+def _grant_json(bits: int) -> dict[str, list[Action]]:
+    return {"general": access.from_bits(bits)}
+
+
+def _present(
+    row: Row,
+    caller: Caller,
+    items: Sequence[Row],
+    labels: Sequence[Row],
+    grants: Sequence[Row],
+    readers: int,
+) -> dict[str, Any]:
+    allowed = access.allowed_actions(caller, _policy(row, grants))
+    insights = [_present_item(i) for i in items if i.kind == "insight"]
+    headers = [_present_item(i) for i in items if i.kind == "sectionHeader"]
+    source = (
+        {"sourceApplication": row.source_application, "sourceId": row.source_id}
+        if row.source_application is not None
+        else None
+    )
+    return {
+        "id": row.id,
+        "accountId": row.account_id,
+        "name": row.name,
+        "tag": row.tag,
+        "archived": row.archived,
+        "isReport": row.is_report,
+        "layout": row.layout,
+        "createdById": row.created_by_id,
+        "dateCreated": row.date_created,
+        "dateUpdated": row.date_updated,
+        "version": row.version,
+        "access": {
+            "inherits": row.inherits,
+            "ownerPermissions": {
+                "grant": _grant_json(row.owner_grant),
+                "deny": _grant_json(row.owner_deny),
+            },
+            "permissions": [
+                {
+                    "principalKind": g.principal_kind,
+                    "principalId": g.principal_id,
+                    "grant": _grant_json(g.actions),
+                }
+                for g in grants
+            ],
+        },
+        "settings": row.settings,
+        "parameters": row.parameters,
+        "tags": [_present_label(label) for label in labels],
+        "insights": insights,
+        "sectionHeaders": headers,
+        "source": source,
+        "appsCount": 0,
+        "notificationsCount": 0,
+        "insightsCount": len(insights),
+        "sectionHeadersCount": len(headers),
+        "usersCount": readers,
+        "currentUserAllowedActions": allowed,
+        "readOnly": "update" not in allowed,
+    }
+
+
+def _present_many(conn: sa.Connection, caller: Caller, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    ids = [row.id for row in rows]
+    items = repository.load_items(conn, caller.account_id, ids)
+    labels = repository.load_labels(conn, caller.account_id, ids)
+    grants = repository.load_grants(conn, caller.account_id, ids)
+    readers = repository.readers_count(conn, caller.account_id, ids)
+    return [
+        _present(row, caller, items[row.id], labels[row.id], grants[row.id], readers[row.id])
+        for row in rows
+    ]
+
+
+def _present_one(conn: sa.Connection, caller: Caller, dashboard_id: str) -> dict[str, Any]:
+    row = repository.get(conn, caller.account_id, dashboard_id)
+    assert row is not None
+    return _present_many(conn, caller, [row])[0]
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def _allowed(conn: sa.Connection, caller: Caller, row: Row) -> list[Action]:
+    grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
+    return access.allowed_actions(caller, _policy(row, grants))
+
+
+def _require(conn: sa.Connection, caller: Caller, row: Row | None, action: Action) -> Row:
+    """The dashboard, if it exists in the caller's account and the caller may `action` it."""
+    if row is None:
+        raise NotFound("Dashboard not found.")
+    allowed = _allowed(conn, caller, row)
+    if action not in allowed:
+        if row.is_report and action != "read":
+            raise Forbidden("Reports are read-only.")
+        raise Forbidden(f"You may not {action} this dashboard.")
+    return row
+
+
+def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action) -> Row:
+    return _require(conn, caller, repository.get(conn, caller.account_id, dashboard_id), action)
+
+
+def _check_version(row: Row, if_match: int | None) -> None:
+    if if_match is not None and row.version != if_match:
+        raise PreconditionFailed(
+            f"The dashboard was changed by someone else (now at version {row.version}); "
+            "reload it and try again."
+        )
+
+
+def _check_tag_free(
+    conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None
+) -> None:
+    if repository.tag_taken(conn, account_id, tag, except_id):
+        raise Conflict(f"A dashboard with tag '{tag}' already exists.")
+
+
+def _free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
+    if wanted is not None:
+        _check_tag_free(conn, account_id, wanted)
+        return wanted
+    while True:
+        tag = _new_tag()
+        if not repository.tag_taken(conn, account_id, tag):
+            return tag
+
+
+def _check_can_create(conn: sa.Connection, caller: Caller) -> None:
+    if caller.role not in access.CREATOR_ROLES:
+        raise Forbidden(f"A {caller.role} may not create dashboards.")
+    account = accounts_repository.get_account(conn, caller.account_id)
+    assert account is not None
+    cap = account.max_dashboards
+    if cap is not None and repository.count_owned(conn, caller.account_id) >= cap:
+        raise PaymentRequired(
+            f"The account's plan '{account.plan}' allows at most {cap} dashboards; "
+            "delete one or upgrade the plan."
+        )
+
+
+def _insert(
+    conn: sa.Connection,
+    account_id: str,
+    columns: dict[str, Any],
+    items: list[dict[str, Any]],
+    labels: list[dict[str, Any]],
+    grants: list[dict[str, Any]],
+) -> None:
+    try:
+        repository.insert_dashboard(conn, {"account_id": account_id, **columns})
+    except sa.exc.IntegrityError:
+        # A concurrent create took the tag between our check and the insert.
+        raise Conflict(f"A dashboard with tag '{columns['tag']}' already exists.") from None
+    repository.replace_items(conn, account_id, columns["id"], items)
+    repository.replace_labels(conn, account_id, columns["id"], labels)
+    repository.replace_grants(conn, account_id, columns["id"], grants)
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def create(db: Database, caller: Caller, body: DashboardCreate) -> dict[str, Any]:
+    now = now_iso()
+    dashboard_id = new_id()
+    access_columns, grants = _access_columns(body.access)
+    with db.write() as conn:
+        _check_can_create(conn, caller)
+        columns = {
+            "id": dashboard_id,
+            "tag": _free_tag(conn, caller.account_id, body.tag),
+            "name": body.name,
+            "archived": body.archived,
+            "is_report": False,
+            "layout": body.layout,
+            "created_by_id": caller.user_id,
+            "date_created": now,
+            "date_updated": now,
+            "version": 1,
+            "source_application": None,
+            "source_id": None,
+            "settings": [s.model_dump(mode="json") for s in body.settings],
+            "parameters": [p.model_dump(mode="json") for p in body.parameters],
+            **access_columns,
+        }
+        items = _layout_rows([*body.insights, *body.sectionHeaders], caller, now)
+        _insert(
+            conn, caller.account_id, columns, items, _label_rows(body.tags, caller, now), grants
+        )
+        return _present_one(conn, caller, dashboard_id)
+
+
+def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
+    """Every account's read-only Performance and Process reports."""
+    for name, tag in BUILTIN_REPORTS:
+        columns = {
+            "id": new_id(),
+            "tag": tag,
+            "name": name,
+            "archived": False,
+            "is_report": True,
+            "layout": None,
+            # Reports belong to the account, not to a user.
+            "created_by_id": account_id,
+            "date_created": now,
+            "date_updated": now,
+            "version": 1,
+            "source_application": None,
+            "source_id": None,
+            "settings": [],
+            "parameters": [],
+            "inherits": True,
+            "owner_grant": ALL_BITS,
+            "owner_deny": 0,
+        }
+        _insert(conn, account_id, columns, [], [], [])
+
+
+def get(db: Database, caller: Caller, dashboard_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        row = _load(conn, caller, dashboard_id, "read")
+        return _present_many(conn, caller, [row])[0]
+
+
+def get_by_tag(db: Database, caller: Caller, tag: str) -> dict[str, Any]:
+    with db.read() as conn:
+        row = repository.get_by_tag(conn, caller.account_id, tag)
+        if row is None or "read" not in _allowed(conn, caller, row):
+            # A tag the caller may not read is not confirmed to exist.
+            raise NotFound(f"No dashboard with tag '{tag}'.")
+        return _present_many(conn, caller, [row])[0]
+
+
+# Sortable fields and the columns behind them.
+_SORTABLE = {
+    "id": dashboards.c.id,
+    "_id": dashboards.c.id,
+    "name": dashboards.c.name,
+    "tag": dashboards.c.tag,
+    "archived": dashboards.c.archived,
+    "isReport": dashboards.c.is_report,
+    "createdById": dashboards.c.created_by_id,
+    "dateCreated": dashboards.c.date_created,
+    "dateUpdated": dashboards.c.date_updated,
+    "version": dashboards.c.version,
+}
+
+
+def _order_by(sort: str | None) -> list[sa.ColumnElement[Any]]:
+    order: list[sa.ColumnElement[Any]] = []
+    for part in (sort or "").split(","):
+        key = part.strip()
+        if not key:
+            continue
+        descending = key.startswith("-")
+        column = _SORTABLE.get(key.lstrip("+-"))
+        if column is None:
+            raise BadRequest(
+                f"Cannot sort by '{key.lstrip('+-')}'; sortable: {', '.join(sorted(_SORTABLE))}."
+            )
+        order.append(column.desc() if descending else column.asc())
+    return order
+
+
+def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str, Any]:
+    if query.filter:
+        raise BadRequest("filter is not supported yet; use skip, take, sort and fields.")
+    skip = query.skip or 0
+    take = query.take if query.take is not None else DEFAULT_TAKE
+    projection = projection_module.parse_fields(query.fields) if query.fields else None
+    with db.read() as conn:
+        rows, total = repository.list_page(
+            conn,
+            caller.account_id,
+            where=[access.caller_predicate(caller, "read")],
+            order_by=_order_by(query.sort),
+            skip=skip,
+            take=take,
+        )
+        items = _present_many(conn, caller, rows)
+    if projection is not None:
+        items = [projection_module.apply(i, projection, always=("id", "accountId")) for i in items]
+    return {"items": items, "count": len(items), "totalCount": total}
+
+
+def _access_changes(
+    row: Row, grants: Sequence[Row], columns: dict[str, Any], new_grants: list[dict[str, Any]]
+) -> bool:
+    current = (
+        row.inherits,
+        row.owner_grant,
+        row.owner_deny,
+        sorted((g.principal_kind, g.principal_id, g.actions) for g in grants),
+    )
+    wanted = (
+        columns["inherits"],
+        columns["owner_grant"],
+        columns["owner_deny"],
+        sorted((g["principal_kind"], g["principal_id"], g["actions"]) for g in new_grants),
+    )
+    return current != wanted
+
+
+def update(
+    db: Database, caller: Caller, dashboard_id: str, body: DashboardUpdate, if_match: int | None
+) -> dict[str, Any]:
+    now = now_iso()
+    sent = body.model_fields_set
+    with db.write() as conn:
+        row = _load(conn, caller, dashboard_id, "update")
+        _check_version(row, if_match)
+        values: dict[str, Any] = {"date_updated": now}
+        for field in ("name", "archived", "layout"):
+            if field in sent:
+                values[field] = getattr(body, field)
+        if body.tag is not None and body.tag != row.tag:
+            _check_tag_free(conn, caller.account_id, body.tag, except_id=dashboard_id)
+            values["tag"] = body.tag
+        if body.settings is not None:
+            values["settings"] = [s.model_dump(mode="json") for s in body.settings]
+        if body.parameters is not None:
+            values["parameters"] = [p.model_dump(mode="json") for p in body.parameters]
+        if body.access is not None:
+            columns, new_grants = _access_columns(body.access)
+            current_grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
+            if _access_changes(row, current_grants, columns, new_grants):
+                if "modifyPermissions" not in _allowed(conn, caller, row):
+                    raise Forbidden("You may not modify the permissions of this dashboard.")
+                values.update(columns)
+                repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
+        if body.tags is not None:
+            repository.replace_labels(
+                conn, caller.account_id, dashboard_id, _label_rows(body.tags, caller, now)
+            )
+        if body.insights is not None or body.sectionHeaders is not None:
+            _replace_layout_parts(conn, caller, row, body, now)
+        try:
+            repository.update(conn, caller.account_id, dashboard_id, values)
+        except sa.exc.IntegrityError:
+            raise Conflict(f"A dashboard with tag '{body.tag}' already exists.") from None
+        return _present_one(conn, caller, dashboard_id)
+
+
+def _replace_layout_parts(
+    conn: sa.Connection, caller: Caller, row: Row, body: DashboardUpdate, now: str
+) -> None:
+    """A PUT may send `insights`, `sectionHeaders` or both; a part not sent is kept."""
+    current = repository.load_items(conn, caller.account_id, [row.id])[row.id]
+    by_id = {item.id: item for item in current}
+    kept_insights = [i for i in current if i.kind == "insight"]
+    kept_headers = [i for i in current if i.kind == "sectionHeader"]
+    new_rows: list[dict[str, Any]] = []
+    for part, kept, kind in (
+        (body.insights, kept_insights, "insight"),
+        (body.sectionHeaders, kept_headers, "sectionHeader"),
+    ):
+        if part is None:
+            new_rows.extend(dict(item._mapping) for item in kept)
+            continue
+        if kind == "sectionHeader":
+            part = [i.model_copy(update={"type": "sectionHeader"}) for i in part]
+        new_rows.extend(_layout_rows(part, caller, now, by_id))
+    for position, item_row in enumerate(new_rows):
+        item_row.pop("account_id", None)
+        item_row.pop("dashboard_id", None)
+        item_row["position"] = position
+    if len({r["id"] for r in new_rows}) != len(new_rows):
+        raise BadRequest("An item id appears twice in the layout.")
+    repository.replace_items(conn, caller.account_id, row.id, new_rows)
+
+
+def delete(db: Database, caller: Caller, dashboard_id: str, if_match: int | None) -> None:
+    with db.write() as conn:
+        row = _load(conn, caller, dashboard_id, "delete")
+        _check_version(row, if_match)
+        repository.delete(conn, caller.account_id, dashboard_id)
+
+
+def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -> dict[str, Any]:
+    now = now_iso()
+    new_dashboard_id = new_id()
+    with db.write() as conn:
+        original = _load(conn, caller, dashboard_id, "read")
+        _check_can_create(conn, caller)
+        original_grants = repository.load_grants(conn, caller.account_id, [dashboard_id])[
+            dashboard_id
+        ]
+        may_carry_grants = "modifyPermissions" in access.allowed_actions(
+            caller, _policy(original, original_grants)
+        )
+        # The clone is the caller's own: it carries the original's grants only for a caller
+        # who could have given them anyway.
+        access_columns, _ = _access_columns(None)
+        grants: list[dict[str, Any]] = []
+        if may_carry_grants and not original.is_report:
+            access_columns = {
+                "inherits": original.inherits,
+                "owner_grant": original.owner_grant,
+                "owner_deny": original.owner_deny,
+            }
+            grants = [
+                {
+                    "principal_kind": g.principal_kind,
+                    "principal_id": g.principal_id,
+                    "actions": g.actions,
+                    "position": g.position,
+                }
+                for g in original_grants
+            ]
+        columns = {
+            "id": new_dashboard_id,
+            "tag": _free_tag(conn, caller.account_id, body.tag),
+            "name": original.name,
+            "archived": original.archived,
+            "is_report": False,
+            "layout": original.layout,
+            "created_by_id": caller.user_id,
+            "date_created": now,
+            "date_updated": now,
+            "version": 1,
+            "source_application": "clone",
+            "source_id": original.id,
+            "settings": original.settings,
+            "parameters": original.parameters,
+            **access_columns,
+        }
+        items = []
+        for item in repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]:
+            copy = dict(item._mapping)
+            copy.pop("account_id")
+            copy.pop("dashboard_id")
+            copy.update(
+                id=new_id(),
+                created_by_id=caller.user_id,
+                modified_by_id=caller.user_id,
+                date_created=now,
+                date_updated=now,
+            )
+            if item.kind == "sectionHeader":
+                copy["details"] = {**item.details, "sectionHeaderId": new_id()}
+            items.append(copy)
+        labels = []
+        for label in repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]:
+            copy = dict(label._mapping)
+            copy.pop("account_id")
+            copy.pop("dashboard_id")
+            labels.append(copy)
+        _insert(conn, caller.account_id, columns, items, labels, grants)
+        return _present_one(conn, caller, new_dashboard_id)
+
+
+def save_items(
+    db: Database,
+    caller: Caller,
+    dashboard_id: str,
+    body: DashboardItemIn | list[DashboardItemIn],
+    if_match: int | None,
+) -> None:
+    """One item upserted by id, or a list replacing the board's whole layout."""
+    now = now_iso()
+    with db.write() as conn:
+        row = _load(conn, caller, dashboard_id, "update")
+        _check_version(row, if_match)
+        if isinstance(body, list):
+            current = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
+            rows = _layout_rows(body, caller, now, {item.id: item for item in current})
+            repository.replace_items(conn, caller.account_id, dashboard_id, rows)
+        else:
+            item_id = body.id or new_id()
+            previous = repository.get_item(conn, caller.account_id, dashboard_id, item_id)
+            position = (
+                previous.position
+                if previous is not None
+                else repository.next_item_position(conn, caller.account_id, dashboard_id)
+            )
+            repository.upsert_item(
+                conn,
+                caller.account_id,
+                dashboard_id,
+                _item_row(
+                    body,
+                    item_id=item_id,
+                    position=position,
+                    caller=caller,
+                    now=now,
+                    previous=previous,
+                ),
+            )
+        repository.update(conn, caller.account_id, dashboard_id, {"date_updated": now})
+
+
+def reports(db: Database, caller: Caller) -> list[dict[str, str]]:
+    with db.read() as conn:
+        rows = repository.reports(conn, caller.account_id, access.caller_predicate(caller, "read"))
+    return [{"id": row.id, "name": row.name} for row in rows]
+
+
+def tag_usages(db: Database, caller: Caller, fields: str | None) -> dict[str, Any]:
+    projection = projection_module.parse_fields(fields) if fields else None
+    with db.read() as conn:
+        rows = repository.tag_usages(
+            conn, caller.account_id, access.caller_predicate(caller, "read")
+        )
+    usages: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        usage = usages.setdefault(
+            row.name,
+            {"tagName": row.name, "tagTitle": row.title, "dashboardsCount": 0, "dashboardsIds": []},
+        )
+        if usage["tagTitle"] is None:
+            usage["tagTitle"] = row.title
+        if not usage["dashboardsIds"] or usage["dashboardsIds"][-1] != row.dashboard_id:
+            usage["dashboardsIds"].append(row.dashboard_id)
+            usage["dashboardsCount"] += 1
+    items = list(usages.values())
+    if projection is not None:
+        # A usage is identified by its tag name, as a dashboard is by its id.
+        items = [projection_module.apply(item, projection, always=("tagName",)) for item in items]
+    return {"items": items}

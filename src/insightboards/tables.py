@@ -1,0 +1,177 @@
+"""The schema, as SQLAlchemy Core tables.
+
+Every table is keyed by account first: the account id leads every primary key and every
+index, so that each query is scoped by account and the tables can be distributed by it.
+Dashboard items, labels and grants have tables of their own so that they can be queried
+across dashboards (tag usages, access checks), not only read back as a blob.
+Timestamps are ISO 8601 UTC strings of fixed width, which sort and compare correctly as
+text on every database.
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(24)
+TIMESTAMP = sa.String(24)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("plan", sa.String(64), nullable=False),
+    sa.Column("max_dashboards", sa.Integer, nullable=True),
+    sa.Column("suspended", sa.Boolean, nullable=False, default=False),
+    sa.Column("date_created", TIMESTAMP, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.UniqueConstraint("account_id", "email"),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+)
+
+team_members = sa.Table(
+    "team_members",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("team_id", ID, primary_key=True),
+    sa.Column("user_id", ID, primary_key=True),
+    sa.ForeignKeyConstraint(["account_id", "team_id"], ["teams.account_id", "teams.id"]),
+    sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
+    sa.Index(None, "account_id", "user_id", "team_id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    # sha256 of the whole token; the token itself is never stored.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", ID, nullable=False),
+    sa.Column("date_created", TIMESTAMP, nullable=False),
+    sa.Column("date_revoked", TIMESTAMP, nullable=True),
+    sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
+)
+
+dashboards = sa.Table(
+    "dashboards",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tag", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("is_report", sa.Boolean, nullable=False),
+    sa.Column("layout", sa.String(200), nullable=True),
+    sa.Column("created_by_id", ID, nullable=False),
+    sa.Column("date_created", TIMESTAMP, nullable=False),
+    sa.Column("date_updated", TIMESTAMP, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("source_application", sa.String(64), nullable=True),
+    sa.Column("source_id", sa.String(64), nullable=True),
+    sa.Column("inherits", sa.Boolean, nullable=False),
+    # Action bit masks (see access.py).
+    sa.Column("owner_grant", sa.Integer, nullable=False),
+    sa.Column("owner_deny", sa.Integer, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.UniqueConstraint("account_id", "tag"),
+    sa.Index(None, "account_id", "name"),
+    sa.Index(None, "account_id", "created_by_id"),
+    sa.Index(None, "account_id", "date_created"),
+    sa.Index(None, "account_id", "date_updated"),
+    sa.Index(None, "account_id", "archived", "is_report"),
+)
+
+dashboard_items = sa.Table(
+    "dashboard_items",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("dashboard_id", ID, primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    # "insight" or "sectionHeader"
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("col", sa.Integer, nullable=False),
+    sa.Column("size_x", sa.Integer, nullable=False),
+    sa.Column("size_y", sa.Integer, nullable=False),
+    sa.Column("insight_id", sa.String(64), nullable=True),
+    sa.Column("insight_name", sa.String(500), nullable=True),
+    sa.Column("header", sa.String(1000), nullable=True),
+    sa.Column("sub_header", sa.String(1000), nullable=True),
+    # The rest of the item as sent (filters, settings, insightState, ...).
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("created_by_id", ID, nullable=True),
+    sa.Column("modified_by_id", ID, nullable=True),
+    sa.Column("date_created", TIMESTAMP, nullable=False),
+    sa.Column("date_updated", TIMESTAMP, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["account_id", "dashboard_id"],
+        ["dashboards.account_id", "dashboards.id"],
+        ondelete="CASCADE",
+    ),
+    sa.Index(None, "account_id", "insight_id"),
+)
+
+dashboard_labels = sa.Table(
+    "dashboard_labels",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("dashboard_id", ID, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("label_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("title", sa.String(500), nullable=True),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=True),
+    sa.Column("date_created", TIMESTAMP, nullable=True),
+    # Nested child labels, as sent.
+    sa.Column("children", sa.JSON, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["account_id", "dashboard_id"],
+        ["dashboards.account_id", "dashboards.id"],
+        ondelete="CASCADE",
+    ),
+    sa.Index(None, "account_id", "name", "dashboard_id"),
+)
+
+dashboard_grants = sa.Table(
+    "dashboard_grants",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("dashboard_id", ID, primary_key=True),
+    # "user", "team", "role" or "account"
+    sa.Column("principal_kind", sa.String(16), primary_key=True),
+    sa.Column("principal_id", sa.String(64), primary_key=True),
+    sa.Column("actions", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["account_id", "dashboard_id"],
+        ["dashboards.account_id", "dashboards.id"],
+        ondelete="CASCADE",
+    ),
+    sa.Index(None, "account_id", "principal_kind", "principal_id"),
+)
