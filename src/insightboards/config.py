@@ -1,7 +1,5 @@
 """One typed settings object, read from `INSIGHTBOARDS_*` environment variables."""
 
-from functools import lru_cache
-
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
@@ -17,6 +15,6 @@ class Settings(BaseSettings):
     demo: bool = True
 
 
-@lru_cache
 def get_settings() -> Settings:
+    """Settings as the environment says now (`serve` sets the database URL for its workers)."""
     return Settings()
