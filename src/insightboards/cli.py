@@ -170,5 +170,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     print(json.dumps(result))
     return 0
-
-

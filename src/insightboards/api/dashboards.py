@@ -70,6 +70,8 @@ def list_dashboards(
         int | None, Query(ge=0, le=service.MAX_TAKE, description="Alias of take.")
     ] = None,
     fields: Annotated[str | None, Query(max_length=2000)] = None,
+    sort: Annotated[str | None, Query(max_length=1000)] = None,
+    filter: Annotated[str | None, Query(max_length=100_000)] = None,
     body: Annotated[ListQuery | None, Body()] = None,
 ) -> dict[str, Any]:
     from_body = body or ListQuery()
@@ -79,6 +81,8 @@ def list_dashboards(
             (v for v in (take, limit, from_body.take, from_body.limit) if v is not None), None
         ),
         fields=fields if fields is not None else from_body.fields,
+        sort=sort if sort is not None else from_body.sort,
+        filter=filter if filter is not None else from_body.filter,
     )
     return service.list_dashboards(database, caller, query)
 

@@ -17,6 +17,7 @@ from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
 from insightboards.dashboards import repository
 from insightboards.dashboards.schemas import (
+    SECTION_HEADER,
     AccessIn,
     CloneRequest,
     DashboardCreate,
@@ -132,6 +133,11 @@ def _item_row(
         "modified_by_id": caller.user_id,
         "date_created": previous.date_created if previous is not None else now,
         "date_updated": now,
+        # Every row has every column, so that a layout inserts as one batch.
+        "insight_id": None,
+        "insight_name": None,
+        "header": None,
+        "sub_header": None,
     }
     if item.is_section_header:
         header, sub_header = item.header_text
@@ -166,6 +172,11 @@ def _item_row(
         "insight_name": item.insightName,
         "details": details,
     }
+
+
+def _as_section_headers(items: Sequence[DashboardItemIn]) -> list[DashboardItemIn]:
+    """Items sent under `sectionHeaders` are section headers, whatever their `type` says."""
+    return [item.model_copy(update={"type": SECTION_HEADER}) for item in items]
 
 
 def _layout_rows(
@@ -451,7 +462,9 @@ def create(db: Database, caller: Caller, body: DashboardCreate) -> dict[str, Any
             "parameters": [p.model_dump(mode="json") for p in body.parameters],
             **access_columns,
         }
-        items = _layout_rows([*body.insights, *body.sectionHeaders], caller, now)
+        items = _layout_rows(
+            [*body.insights, *_as_section_headers(body.sectionHeaders)], caller, now
+        )
         _insert(
             conn, caller.account_id, columns, items, _label_rows(body.tags, caller, now), grants
         )
@@ -626,7 +639,7 @@ def _replace_layout_parts(
             new_rows.extend(dict(item._mapping) for item in kept)
             continue
         if kind == "sectionHeader":
-            part = [i.model_copy(update={"type": "sectionHeader"}) for i in part]
+            part = _as_section_headers(part)
         new_rows.extend(_layout_rows(part, caller, now, by_id))
     for position, item_row in enumerate(new_rows):
         item_row.pop("account_id", None)
