@@ -23,7 +23,9 @@ def _backends() -> list[str]:
 
 
 @pytest.fixture(scope="session", params=_backends())
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """A running `insightboards serve` on a fresh database of each backend."""
     directory = tmp_path_factory.mktemp(request.param)
     postgres_name = None
@@ -109,5 +111,3 @@ def viewer_api(clients: Callable[..., Api], tenant: Tenant) -> Api:
 def other_api(clients: Callable[..., Api], other_tenant: Tenant) -> Api:
     """The second tenant's admin."""
     return clients(other_tenant.tokens["admin"], other_tenant.account_id)
-
-

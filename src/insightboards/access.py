@@ -125,23 +125,28 @@ def allowed_predicate(
     d = dashboards
     if team_ids is None:
         team_ids = grants.c.principal_id.in_(
-            sa.select(team_members.c.team_id).where(
-                team_members.c.account_id == account_id, team_members.c.user_id == user_id
-            )
+            sa.select(team_members.c.team_id)
+            .where(team_members.c.account_id == account_id, team_members.c.user_id == user_id)
+            .correlate_except(team_members)
         )
     is_owner = d.c.created_by_id == user_id
     as_owner = sa.and_(is_owner, d.c.owner_grant.op("&")(bit) != 0)
     from_inherits = d.c.inherits if bit == READ else sa.and_(d.c.inherits, role == "admin")
-    from_grants = sa.exists().where(
-        grants.c.account_id == d.c.account_id,
-        grants.c.dashboard_id == d.c.id,
-        grants.c.actions.op("&")(bit) != 0,
-        sa.or_(
-            sa.and_(grants.c.principal_kind == "user", grants.c.principal_id == user_id),
-            sa.and_(grants.c.principal_kind == "team", team_ids),
-            sa.and_(grants.c.principal_kind == "role", grants.c.principal_id == role),
-            sa.and_(grants.c.principal_kind == "account", grants.c.principal_id == account_id),
-        ),
+    # Correlated explicitly: the predicate may sit several subqueries below `dashboards`.
+    from_grants = (
+        sa.exists()
+        .where(
+            grants.c.account_id == d.c.account_id,
+            grants.c.dashboard_id == d.c.id,
+            grants.c.actions.op("&")(bit) != 0,
+            sa.or_(
+                sa.and_(grants.c.principal_kind == "user", grants.c.principal_id == user_id),
+                sa.and_(grants.c.principal_kind == "team", team_ids),
+                sa.and_(grants.c.principal_kind == "role", grants.c.principal_id == role),
+                sa.and_(grants.c.principal_kind == "account", grants.c.principal_id == account_id),
+            ),
+        )
+        .correlate_except(grants)
     )
     predicate = sa.and_(
         sa.or_(as_owner, from_inherits, from_grants),

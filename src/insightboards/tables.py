@@ -8,6 +8,8 @@ Timestamps are ISO 8601 UTC strings of fixed width, which sort and compare corre
 text on every database.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -175,3 +177,6 @@ dashboard_grants = sa.Table(
     ),
     sa.Index(None, "account_id", "principal_kind", "principal_id"),
 )
+
+# A result row of any shape (rows are read by column name).
+AnyRow = sa.Row[*tuple[Any, ...]]

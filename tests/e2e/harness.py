@@ -99,7 +99,9 @@ class Server:
         self.log_file.close()
 
 
-def start_server(database_url: str, log_path: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    database_url: str, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Server:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     log = log_path.open("w")
@@ -153,7 +155,9 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         if account_id is not None:
             headers["gtmhub-accountId"] = account_id
-        self.client = httpx.Client(base_url=f"{base_url}/results/api/v1", headers=headers, timeout=30)
+        self.client = httpx.Client(
+            base_url=f"{base_url}/results/api/v1", headers=headers, timeout=30
+        )
         self.v2 = httpx.Client(base_url=f"{base_url}/results/api/v2", headers=headers, timeout=30)
 
     def close(self) -> None:

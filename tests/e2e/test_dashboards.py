@@ -15,7 +15,14 @@ def unique_tag() -> str:
 
 
 def insight(**fields: Any) -> dict[str, Any]:
-    return {"insightId": "ins-1", "insightName": "Revenue", "row": 0, "col": 0, "sizeX": 2, "sizeY": 1} | fields
+    return {
+        "insightId": "ins-1",
+        "insightName": "Revenue",
+        "row": 0,
+        "col": 0,
+        "sizeX": 2,
+        "sizeY": 1,
+    } | fields
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
@@ -58,7 +65,10 @@ def test_create_returns_201_location_and_the_full_dashboard(api: Api) -> None:
     assert board["insights"][0]["insightId"] == "ins-1" and board["insights"][0]["sizeX"] == 2
     header = board["sectionHeaders"][0]
     assert header["type"] == "sectionHeader" and header["row"] == 1
-    assert header["sectionHeader"]["header"] == "Top" and header["sectionHeader"]["subHeader"] == "line"
+    assert (
+        header["sectionHeader"]["header"] == "Top"
+        and header["sectionHeader"]["subHeader"] == "line"
+    )
     assert header["sectionHeaderId"] == header["sectionHeader"]["id"]
     assert board["tags"][0]["name"] == "okr" and board["tags"][0]["items"][0]["name"] == "child"
     assert board["parameters"][0]["key"] == "quarter"
@@ -67,7 +77,9 @@ def test_create_returns_201_location_and_the_full_dashboard(api: Api) -> None:
     assert board["access"]["inherits"] is True and board["access"]["permissions"] == []
     assert board["dateCreated"].endswith("Z") and board["dateCreated"] == board["dateUpdated"]
     # Location leads to the same board.
-    assert api.client.get(response.headers["location"].removeprefix("/results/api/v1")).json() == board
+    assert (
+        api.client.get(response.headers["location"].removeprefix("/results/api/v1")).json() == board
+    )
 
 
 def test_create_generates_a_tag_when_none_is_given(api: Api) -> None:
@@ -170,13 +182,21 @@ def test_list_sort_descending_by_name(api: Api) -> None:
 
 def test_update_merges_fields_and_keeps_what_is_absent(api: Api) -> None:
     board = api.create(
-        name="Before", insights=[insight()], sectionHeaders=[{"header": "H"}], tags=[{"name": "keep"}]
+        name="Before",
+        insights=[insight()],
+        sectionHeaders=[{"header": "H"}],
+        tags=[{"name": "keep"}],
     )
-    response = api.client.put(f"/dashboards/{board['id']}", json={"name": "After", "archived": True})
+    response = api.client.put(
+        f"/dashboards/{board['id']}", json={"name": "After", "archived": True}
+    )
     assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["name"] == "After" and updated["archived"] is True
-    assert updated["insights"] == board["insights"] and updated["sectionHeaders"] == board["sectionHeaders"]
+    assert (
+        updated["insights"] == board["insights"]
+        and updated["sectionHeaders"] == board["sectionHeaders"]
+    )
     assert updated["tags"] == board["tags"] and updated["tag"] == board["tag"]
     assert updated["version"] == 2 and response.headers["etag"] == '"2"'
     assert updated["dateUpdated"] >= board["dateUpdated"]
@@ -196,7 +216,10 @@ def test_update_accepts_the_vendor_forms_and_rejects_nulls(api: Api) -> None:
     board = api.create()
     response = api.client.put(
         f"/dashboards/{board['id']}",
-        json={"settings": 'name: "session", value: "v1"', "tags": [{"name": "a", "isActive": {"IsActive": True}}]},
+        json={
+            "settings": 'name: "session", value: "v1"',
+            "tags": [{"name": "a", "isActive": {"IsActive": True}}],
+        },
     )
     assert response.status_code == 200, response.text
     assert response.json()["settings"][0]["value"] == "v1"
@@ -206,7 +229,9 @@ def test_update_accepts_the_vendor_forms_and_rejects_nulls(api: Api) -> None:
 
 def test_update_to_a_taken_tag_is_409_and_changes_nothing(api: Api) -> None:
     first, second = api.create(tag=unique_tag()), api.create(tag=unique_tag(), name="second")
-    response = api.client.put(f"/dashboards/{second['id']}", json={"tag": first["tag"], "name": "x"})
+    response = api.client.put(
+        f"/dashboards/{second['id']}", json={"tag": first["tag"], "name": "x"}
+    )
     assert_problem(response, 409)
     assert api.get(second["id"]).json()["name"] == "second"
 
@@ -273,7 +298,9 @@ def test_clone_copies_content_under_a_new_id_and_tag(api: Api, tenant: Any) -> N
 
 def test_clone_status_codes(api: Api) -> None:
     original = api.create(tag=unique_tag())
-    assert_problem(api.client.post(f"/dashboards/{original['id']}/clone", json={"tag": original["tag"]}), 409)
+    assert_problem(
+        api.client.post(f"/dashboards/{original['id']}/clone", json={"tag": original["tag"]}), 409
+    )
     assert_problem(api.client.post("/dashboards/0123456789abcdef01234567/clone", json={}), 404)
     assert_problem(api.client.post(f"/dashboards/{original['id']}/clone", json={"tag": 7}), 400)
     assert api.client.post(f"/dashboards/{original['id']}/clone", json={}).status_code == 201
@@ -304,16 +331,31 @@ def test_item_save_adds_then_replaces_one_item_by_id(api: Api) -> None:
 def test_item_save_of_a_section_header(api: Api) -> None:
     board = api.create()
     url = f"/dashboards/items/{board['id']}"
-    body = {"type": "sectionHeader", "sectionHeader": {"header": "Q3", "subHeader": "goals"}, "row": 4}
+    body = {
+        "type": "sectionHeader",
+        "sectionHeader": {"header": "Q3", "subHeader": "goals"},
+        "row": 4,
+    }
     assert api.client.put(url, json=body).status_code == 204
     headers = api.get(board["id"]).json()["sectionHeaders"]
-    assert len(headers) == 1 and headers[0]["sectionHeader"]["header"] == "Q3" and headers[0]["row"] == 4
+    assert (
+        len(headers) == 1
+        and headers[0]["sectionHeader"]["header"] == "Q3"
+        and headers[0]["row"] == 4
+    )
 
 
 def test_item_save_array_replaces_the_whole_layout(api: Api) -> None:
-    board = api.create(insights=[insight(insightId="a"), insight(insightId="b")], sectionHeaders=[{"header": "old"}])
+    board = api.create(
+        insights=[insight(insightId="a"), insight(insightId="b")],
+        sectionHeaders=[{"header": "old"}],
+    )
     kept = board["insights"][1]
-    layout = [{**kept, "row": 9}, insight(insightId="c"), {"type": "sectionHeader", "header": "new"}]
+    layout = [
+        {**kept, "row": 9},
+        insight(insightId="c"),
+        {"type": "sectionHeader", "header": "new"},
+    ]
     assert api.client.put(f"/dashboards/items/{board['id']}", json=layout).status_code == 204
     after = api.get(board["id"]).json()
     assert [i["insightId"] for i in after["insights"]] == ["b", "c"]
@@ -327,7 +369,9 @@ def test_item_save_status_codes(api: Api, viewer_api: Api) -> None:
     url = f"/dashboards/items/{board['id']}"
     assert_problem(api.client.put(url, json={"row": "top"}), 400)
     assert_problem(api.client.put(url, json=[insight(id="dup"), insight(id="dup")]), 400)
-    assert_problem(api.client.put("/dashboards/items/0123456789abcdef01234567", json=insight()), 404)
+    assert_problem(
+        api.client.put("/dashboards/items/0123456789abcdef01234567", json=insight()), 404
+    )
     assert_problem(viewer_api.client.put(url, json=insight()), 403)
     assert api.get(board["id"]).json()["insightsCount"] == 0
 
@@ -363,7 +407,9 @@ def test_tag_usages_count_dashboards_per_label(api: Api) -> None:
         "dashboardsCount": 2,
         "dashboardsIds": sorted([first["id"], second["id"]]),
     }
-    projected = api.client.get("/dashboards/tags/usages", params={"fields": "dashboardsCount"}).json()
+    projected = api.client.get(
+        "/dashboards/tags/usages", params={"fields": "dashboardsCount"}
+    ).json()
     assert {"tagName": label, "dashboardsCount": 2} in projected["items"]
     assert_problem(api.client.get("/dashboards/tags/usages", params={"fields": "a{b"}), 400)
 
@@ -376,9 +422,7 @@ def test_openapi_describes_every_endpoint_with_real_schemas(api: Api, server: An
 
     document = httpx.get(f"{server.base_url}/openapi.json").json()
     operations = {
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        for method in item
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
     }
     for version in ("v1", "v2"):
         base = f"/results/api/{version}/dashboards"

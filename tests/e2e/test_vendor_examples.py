@@ -38,7 +38,9 @@ def curl_examples() -> dict[tuple[str, str], str]:
 def python_examples() -> dict[tuple[str, str], str]:
     """(method, path template) -> the Python example as printed."""
     examples = {}
-    for block in re.findall(r"^import requests, json\n.*?^requests\.\w+\(.*?\)$", PAGE, flags=re.M | re.S):
+    for block in re.findall(
+        r"^import requests, json\n.*?^requests\.\w+\(.*?\)$", PAGE, flags=re.M | re.S
+    ):
         url = re.search(r'^url = "([^"]+)"', block, flags=re.M).group(1)  # type: ignore[union-attr]
         method = re.search(r"^requests\.(\w+)\(", block, flags=re.M).group(1).upper()  # type: ignore[union-attr]
         examples[(method, url.removeprefix(VENDOR_HOST))] = block
@@ -151,7 +153,9 @@ def test_every_vendor_example_runs_unchanged(
     state = _prepare(clients(token, account_id))
     examples = curl_examples() if language == "curl" else python_examples()
     for method, path, expected_status in SEQUENCE:
-        example = _substitute(examples[(method, path)], server, token, account_id, _ids_for(path, state))
+        example = _substitute(
+            examples[(method, path)], server, token, account_id, _ids_for(path, state)
+        )
         if language == "curl":
             status, text = _run_curl(example)
         else:

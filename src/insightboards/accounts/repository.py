@@ -4,7 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from insightboards.tables import accounts, api_tokens, team_members, teams, users
+from insightboards.tables import AnyRow, accounts, api_tokens, team_members, teams, users
 
 
 def insert_account(
@@ -17,7 +17,7 @@ def insert_account(
     )
 
 
-def get_account(conn: sa.Connection, account_id: str) -> sa.Row[Any] | None:
+def get_account(conn: sa.Connection, account_id: str) -> AnyRow | None:
     return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
 
 
@@ -38,7 +38,7 @@ def insert_user(
     )
 
 
-def get_user(conn: sa.Connection, account_id: str, user_id: str) -> sa.Row[Any] | None:
+def get_user(conn: sa.Connection, account_id: str, user_id: str) -> AnyRow | None:
     return conn.execute(
         sa.select(users).where(users.c.account_id == account_id, users.c.id == user_id)
     ).first()
@@ -85,9 +85,7 @@ def insert_token(
     )
 
 
-def get_active_token_user(
-    conn: sa.Connection, account_id: str, token_hash: str
-) -> sa.Row[Any] | None:
+def get_active_token_user(conn: sa.Connection, account_id: str, token_hash: str) -> AnyRow | None:
     """The user (joined with their account) behind an unrevoked token."""
     query = (
         sa.select(

@@ -21,7 +21,7 @@ from insightboards.dashboards.schemas import (
 from insightboards.errors import NotFound
 from insightboards.ids import is_valid_id
 
-_problem = {"content": {PROBLEM_JSON: {}}}
+_problem: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """RFC 9457 problem details: the one rendering of every error the API returns."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,7 +45,7 @@ def problem_response(
     status: int,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
         problem_body(status, detail, errors),

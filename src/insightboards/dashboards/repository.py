@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from insightboards.access import allowed_predicate
 from insightboards.tables import (
+    AnyRow,
     dashboard_grants,
     dashboard_items,
     dashboard_labels,
@@ -19,7 +20,7 @@ from insightboards.tables import (
     users,
 )
 
-Row = sa.Row[Any]
+Row = AnyRow
 
 
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:

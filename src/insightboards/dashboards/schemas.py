@@ -28,18 +28,17 @@ def _reject_nul(value: str) -> str:
     return value
 
 
-def _text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(max_length=max_length, min_length=min_length),
-        AfterValidator(_reject_nul),
-    ]
-
-
-Text = _text(10_000)
-ShortText = _text(500)
-Name = _text(500, min_length=1)
-Identifier = _text(64, min_length=1)
+NoNul = AfterValidator(_reject_nul)
+# Bounded strings: the bounds match the columns, so no database ever truncates or refuses.
+Text = Annotated[str, StringConstraints(max_length=10_000), NoNul]
+ShortText = Annotated[str, StringConstraints(max_length=500), NoNul]
+LongText = Annotated[str, StringConstraints(max_length=1000), NoNul]
+LayoutText = Annotated[str, StringConstraints(max_length=200), NoNul]
+DateText = Annotated[str, StringConstraints(max_length=40), NoNul]
+FieldsText = Annotated[str, StringConstraints(max_length=2000), NoNul]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
 DashboardTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._~-]{1,64}$")]
 GridPosition = Annotated[int, Field(ge=0, le=100_000)]
 GridSize = Annotated[int, Field(ge=1, le=100_000)]
@@ -113,11 +112,11 @@ def _unwrap_is_active(value: Any) -> Any:
 
 class LabelIn(ApiModel):
     id: Identifier | None = None
-    name: _text(200, min_length=1)  # type: ignore[valid-type]
+    name: LabelName
     title: ShortText | None = None
     isActive: Annotated[bool, BeforeValidator(_unwrap_is_active)] = True
     createdBy: Identifier | None = None
-    dateCreated: _text(40) | None = None  # type: ignore[valid-type]
+    dateCreated: DateText | None = None
     items: list["LabelIn"] = []
 
 
@@ -213,8 +212,8 @@ class InsightState(ApiModel):
 
 
 class SectionHeaderContentIn(ApiModel):
-    header: _text(1000) | None = None  # type: ignore[valid-type]
-    subHeader: _text(1000) | None = None  # type: ignore[valid-type]
+    header: LongText | None = None
+    subHeader: LongText | None = None
 
 
 SECTION_HEADER = "sectionHeader"
@@ -241,8 +240,8 @@ class DashboardItemIn(ApiModel):
     insightRequiredEntities: list[RequiredEntity] = []
     insightSource: InsightSource | None = None
     insightState: InsightState | None = None
-    header: _text(1000) | None = None  # type: ignore[valid-type]
-    subHeader: _text(1000) | None = None  # type: ignore[valid-type]
+    header: LongText | None = None
+    subHeader: LongText | None = None
     sectionHeader: SectionHeaderContentIn | None = None
 
     @property
@@ -308,7 +307,7 @@ class DashboardCreate(ApiModel):
     name: Name
     tag: DashboardTag | None = None
     archived: bool = False
-    layout: _text(200) | None = None  # type: ignore[valid-type]
+    layout: LayoutText | None = None
     settings: Settings = []
     parameters: list[Parameter] = []
     tags: list[LabelIn] = []
@@ -327,7 +326,7 @@ class DashboardUpdate(ApiModel):
     name: Name | None = None
     tag: DashboardTag | None = None
     archived: bool | None = None
-    layout: _text(200) | None = None  # type: ignore[valid-type]
+    layout: LayoutText | None = None
     settings: Settings | None = None
     parameters: list[Parameter] | None = None
     tags: list[LabelIn] | None = None
@@ -402,8 +401,8 @@ class ListQuery(ApiModel):
     """List parameters, as a JSON body of the GET (the query string wins over it)."""
 
     filter: dict[str, Any] | str | None = None
-    sort: _text(1000) | None = None  # type: ignore[valid-type]
-    fields: _text(2000) | None = None  # type: ignore[valid-type]
+    sort: LongText | None = None
+    fields: FieldsText | None = None
     skip: Annotated[int, Field(ge=0)] | None = None
     take: Annotated[int, Field(ge=0, le=1000)] | None = None
     limit: Annotated[int, Field(ge=0, le=1000)] | None = None

@@ -37,9 +37,9 @@ from insightboards.errors import (
 )
 from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
-from insightboards.tables import dashboards
+from insightboards.tables import AnyRow, dashboards
 
-Row = sa.Row[Any]
+Row = AnyRow
 
 DEFAULT_TAKE = 100
 MAX_TAKE = 1000

@@ -1,0 +1,115 @@
+"""The `insightboards` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.harness import run_cli, start_server
+
+
+def test_admin_commands_print_one_json_object(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    account = json.loads(
+        run_cli(url, "admin", "create-account", "--name", "Initech", "--plan", "pro").stdout
+    )
+    user = json.loads(
+        run_cli(
+            url,
+            "admin",
+            "create-user",
+            "--account",
+            account["id"],
+            "--email",
+            "a@b.c",
+            "--role",
+            "admin",
+        ).stdout
+    )
+    team = json.loads(
+        run_cli(
+            url,
+            "admin",
+            "create-team",
+            "--account",
+            account["id"],
+            "--name",
+            "Ops",
+            "--member",
+            user["id"],
+        ).stdout
+    )
+    token = json.loads(
+        run_cli(
+            url, "admin", "create-token", "--account", account["id"], "--user", user["id"]
+        ).stdout
+    )
+    for output in (account, user, team):
+        assert set(output) == {"id"} and len(output["id"]) == 24
+    assert token["token"].startswith(f"ib_{account['id']}_")
+    for args in (
+        ("set-plan", "--account", account["id"], "--max-dashboards", "3"),
+        ("suspend-account", "--account", account["id"]),
+        ("resume-account", "--account", account["id"]),
+    ):
+        assert json.loads(run_cli(url, "admin", *args).stdout) == {"id": account["id"]}
+    assert json.loads(run_cli(url, "admin", "revoke-token", "--token", token["token"]).stdout) == {
+        "revoked": True
+    }
+
+
+def test_admin_errors_go_to_stderr_with_a_nonzero_exit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    account = json.loads(run_cli(url, "admin", "create-account", "--name", "A").stdout)["id"]
+    for args in (
+        ("create-user", "--account", "0123456789abcdef01234567", "--email", "x@y.z"),
+        ("create-token", "--account", account, "--user", "0123456789abcdef01234567"),
+        (
+            "create-team",
+            "--account",
+            account,
+            "--name",
+            "T",
+            "--member",
+            "0123456789abcdef01234567",
+        ),
+        ("revoke-token", "--token", "nonsense"),
+        ("set-plan", "--account", account, "--max-dashboards", "lots"),
+        ("create-user", "--account", account, "--email", "x@y.z", "--role", "owner"),
+    ):
+        result = run_cli(url, "admin", *args, check=False)
+        assert result.returncode != 0, args
+        assert result.stdout == "" and result.stderr.strip(), args
+    run_cli(url, "admin", "create-user", "--account", account, "--email", "dup@y.z")
+    duplicate = run_cli(
+        url, "admin", "create-user", "--account", account, "--email", "dup@y.z", check=False
+    )
+    assert duplicate.returncode == 1 and "exists" in duplicate.stderr
+
+
+def test_serve_creates_the_demo_account_only_on_first_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = start_server(url, tmp_path / "first.log")
+    try:
+        account, token = first.demo_credentials()
+        response = httpx.get(
+            f"{first.base_url}/results/api/v2/dashboards",
+            headers={"Authorization": f"Bearer {token}", "gtmhub-accountId": account},
+        )
+        assert response.status_code == 200 and response.json()["totalCount"] == 2
+        assert "curl -H 'Authorization: Bearer" in first.log_path.read_text()
+    finally:
+        first.stop()
+    second = start_server(url, tmp_path / "second.log")
+    try:
+        assert "token:" not in second.log_path.read_text()
+        # The data and the token survive the restart.
+        response = httpx.get(
+            f"{second.base_url}/results/api/v2/dashboards",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200
+    finally:
+        second.stop()
