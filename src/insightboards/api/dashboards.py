@@ -1,5 +1,6 @@
 """HTTP routes of the Dashboards API: parse the request, call the service, shape the answer."""
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
@@ -8,13 +9,19 @@ from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep
 from insightboards.api.problems import PROBLEM_JSON
 from insightboards.dashboards import service
 from insightboards.dashboards.schemas import (
+    MAX_SKIP,
+    MAX_TAKE,
+    TAG_PATTERN,
     CloneRequest,
     DashboardCreate,
     DashboardItemIn,
     DashboardList,
     DashboardPublic,
     DashboardUpdate,
+    FieldsText,
+    FilterText,
     ListQuery,
+    LongText,
     ReportSummary,
     TagUsageList,
 )
@@ -47,6 +54,10 @@ def _etag(dashboard: dict[str, Any]) -> str:
     return f'"{dashboard["version"]}"'
 
 
+def _first_given(*values: int | None) -> int | None:
+    return next((value for value in values if value is not None), None)
+
+
 def _check_id(dashboard_id: str) -> None:
     if not is_valid_id(dashboard_id):
         raise NotFound("Dashboard not found.")
@@ -64,18 +75,17 @@ def _check_id(dashboard_id: str) -> None:
 def list_dashboards(
     database: DatabaseDep,
     caller: CallerDep,
-    skip: Annotated[int | None, Query(ge=0)] = None,
-    take: Annotated[int | None, Query(ge=0, le=service.MAX_TAKE)] = None,
-    limit: Annotated[
-        int | None, Query(ge=0, le=service.MAX_TAKE, description="Alias of take.")
-    ] = None,
-    fields: Annotated[str | None, Query(max_length=2000)] = None,
-    sort: Annotated[str | None, Query(max_length=1000)] = None,
-    filter: Annotated[str | None, Query(max_length=100_000)] = None,
+    skip: Annotated[int | None, Query(ge=0, le=MAX_SKIP)] = None,
+    take: Annotated[int | None, Query(ge=0, le=MAX_TAKE)] = None,
+    limit: Annotated[int | None, Query(ge=0, le=MAX_TAKE, description="Alias of take.")] = None,
+    fields: Annotated[FieldsText | None, Query()] = None,
+    sort: Annotated[LongText | None, Query()] = None,
+    filter: Annotated[FilterText | None, Query()] = None,
     body: Annotated[ListQuery | None, Body()] = None,
 ) -> dict[str, Any]:
     from_body = body or ListQuery()
-    query = ListQuery(
+    # Both sources are validated already; the query string wins.
+    query = ListQuery.model_construct(
         skip=skip if skip is not None else from_body.skip,
         take=next(
             (v for v in (take, limit, from_body.take, from_body.limit) if v is not None), None
@@ -106,7 +116,7 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
 def get_tag_usages(
     database: DatabaseDep,
     caller: CallerDep,
-    fields: Annotated[str | None, Query(max_length=2000)] = None,
+    fields: Annotated[FieldsText | None, Query()] = None,
 ) -> dict[str, Any]:
     return service.tag_usages(database, caller, fields)
 
@@ -120,6 +130,8 @@ def get_tag_usages(
 def get_dashboard_by_tag(
     tag: str, database: DatabaseDep, caller: CallerDep, response: Response
 ) -> dict[str, Any]:
+    if not re.match(TAG_PATTERN, tag):
+        raise NotFound("No dashboard with that tag.")
     dashboard = service.get_by_tag(database, caller, tag)
     response.headers["ETag"] = _etag(dashboard)
     return dashboard

@@ -36,10 +36,12 @@ LongText = Annotated[str, StringConstraints(max_length=1000), NoNul]
 LayoutText = Annotated[str, StringConstraints(max_length=200), NoNul]
 DateText = Annotated[str, StringConstraints(max_length=40), NoNul]
 FieldsText = Annotated[str, StringConstraints(max_length=2000), NoNul]
+FilterText = Annotated[str, StringConstraints(max_length=100_000), NoNul]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
-DashboardTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._~-]{1,64}$")]
+TAG_PATTERN = r"^[A-Za-z0-9._~-]{1,64}$"
+DashboardTag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
 GridPosition = Annotated[int, Field(ge=0, le=100_000)]
 GridSize = Annotated[int, Field(ge=1, le=100_000)]
 READ_ONLY: dict[str, Any] = {"readOnly": True}
@@ -397,15 +399,20 @@ class TagUsageList(ApiModel):
     items: list[dict[str, Any]]
 
 
+# Paging bounds; beyond them a database integer would overflow.
+MAX_SKIP = 2**31 - 1
+MAX_TAKE = 1000
+
+
 class ListQuery(ApiModel):
     """List parameters, as a JSON body of the GET (the query string wins over it)."""
 
-    filter: dict[str, Any] | str | None = None
+    filter: dict[str, Any] | FilterText | None = None
     sort: LongText | None = None
     fields: FieldsText | None = None
-    skip: Annotated[int, Field(ge=0)] | None = None
-    take: Annotated[int, Field(ge=0, le=1000)] | None = None
-    limit: Annotated[int, Field(ge=0, le=1000)] | None = None
+    skip: Annotated[int, Field(ge=0, le=MAX_SKIP)] | None = None
+    take: Annotated[int, Field(ge=0, le=MAX_TAKE)] | None = None
+    limit: Annotated[int, Field(ge=0, le=MAX_TAKE)] | None = None
 
 
 def _partial(

@@ -42,7 +42,6 @@ from insightboards.tables import AnyRow, dashboards
 Row = AnyRow
 
 DEFAULT_TAKE = 100
-MAX_TAKE = 1000
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
 BUILTIN_REPORTS = (("Performance", "performance-report"), ("Process", "process-report"))
 

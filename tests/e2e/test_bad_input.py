@@ -1,0 +1,93 @@
+"""Bad input of every kind gets a 4xx problem, never a 500, and leaves the data alone."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import make_tenant
+from tests.e2e.harness import Api, Server, admin
+from tests.e2e.test_dashboards import assert_problem
+
+SOME_ID = "0123456789abcdef01234567"
+JSON = "application/json"
+
+HOSTILE = [
+    ("GET", "/dashboards/tag/%00", None, None),
+    ("GET", "/dashboards/tag/" + "x" * 5000, None, None),
+    ("GET", "/dashboards?skip=99999999999999999999999", None, None),
+    ("GET", "/dashboards?take=abc", None, None),
+    ("GET", "/dashboards?fields=name%00", None, None),
+    ("GET", "/dashboards?sort=%00", None, None),
+    ("GET", "/dashboards?filter={name:1}", None, None),
+    ("GET", "/dashboards/tags/usages?fields=" + "{" * 50, None, None),
+    ("GET", "/dashboards", b"{not json", JSON),
+    ("POST", "/dashboards", b"[" * 100_000 + b"]" * 100_000, JSON),
+    ("POST", "/dashboards", b"\xff\xfe", JSON),
+    ("POST", "/dashboards", b'{"name":"x"}', "text/plain"),
+    ("POST", "/dashboards", b'{"name":"x\\u0000"}', JSON),
+    ("POST", "/dashboards", b'{"name":"\\ud800"}', JSON),
+    ("POST", "/dashboards", b'{"name":"x","insights":[{"row":99999999999999999999}]}', JSON),
+    ("POST", "/dashboards", b'{"name":"x","insights":[{"insightState":{"metadata":'
+                            b'{"count":1e400}}}]}', JSON),
+    ("POST", "/dashboards", b'{"name":"x","tags":[{"name":"a","id":"\\ud800"}]}', JSON),
+    ("POST", "/dashboards", b'{"name":"' + b"n" * 600 + b'"}', JSON),
+    ("POST", "/dashboards", b'{"name":"x","access":{"permissions":[{"principalKind":"x",'
+                            b'"principalId":"y","grant":[]}]}}', JSON),
+    ("PUT", f"/dashboards/items/{SOME_ID}", b'{"id":"\\u0000"}', JSON),
+    ("PUT", f"/dashboards/{SOME_ID}", b"null", JSON),
+    ("POST", f"/dashboards/{SOME_ID}/clone", b'{"tag":"has space"}', JSON),
+    ("PATCH", f"/dashboards/{SOME_ID}", None, None),
+    ("GET", "/nothing-here", None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type"), HOSTILE)
+def test_hostile_requests_get_4xx_problems(
+    api: Api, method: str, path: str, body: bytes | None, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = api.client.request(method, path, content=body, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
+    assert_problem(response, response.status_code)
+
+
+def test_oversized_bodies_get_413(api: Api) -> None:
+    big = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    assert_problem(api.client.post("/dashboards", content=big, headers={"Content-Type": JSON}), 413)
+
+
+ENDPOINTS = [
+    ("GET", "/results/api/v2/dashboards"),
+    ("GET", "/results/api/v1/dashboards"),
+    ("POST", "/results/api/v1/dashboards"),
+    ("GET", "/results/api/v1/dashboards/reports"),
+    ("GET", "/results/api/v1/dashboards/tags/usages"),
+    ("GET", "/results/api/v1/dashboards/tag/sometag"),
+    ("GET", f"/results/api/v1/dashboards/{SOME_ID}"),
+    ("PUT", f"/results/api/v1/dashboards/{SOME_ID}"),
+    ("DELETE", f"/results/api/v1/dashboards/{SOME_ID}"),
+    ("POST", f"/results/api/v1/dashboards/{SOME_ID}/clone"),
+    ("PUT", f"/results/api/v1/dashboards/items/{SOME_ID}"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_every_endpoint_needs_a_token(server: Server, method: str, path: str) -> None:
+    response = httpx.request(method, f"{server.base_url}{path}", json={"name": "x"})
+    assert_problem(response, 401)
+    assert response.json()["detail"]
+
+
+def test_every_endpoint_answers_402_for_a_suspended_account(server: Server) -> None:
+    suspended = make_tenant(server, "Frozen")
+    admin(server.database_url, "suspend-account", "--account", suspended.account_id)
+    token = suspended.tokens["admin"]
+    for method, path in ENDPOINTS:
+        response = httpx.request(
+            method,
+            f"{server.base_url}{path}",
+            json={"name": "x"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert_problem(response, 402)
