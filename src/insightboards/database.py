@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from insightboards.query.regex import sqlite_regexp
+
 _WRITE = "insightboards_write"
 
 
@@ -46,6 +48,8 @@ def create_engine(url: str) -> sa.Engine:
         # FULL also survives a power loss, at the cost of an fsync per commit.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        # `column REGEXP pattern` in filters, evaluated by RE2 (linear time).
+        dbapi_connection.create_function("regexp", 2, sqlite_regexp, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
@@ -61,6 +65,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
+        self.dialect = self.engine.dialect.name
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

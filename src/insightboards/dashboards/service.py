@@ -37,7 +37,10 @@ from insightboards.errors import (
 )
 from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
-from insightboards.tables import AnyRow, dashboards
+from insightboards.query import relaxed_json
+from insightboards.query.fields import SORTABLE, QueryContext
+from insightboards.query.filter import compile_filter
+from insightboards.tables import AnyRow
 
 Row = AnyRow
 
@@ -511,40 +514,36 @@ def get_by_tag(db: Database, caller: Caller, tag: str) -> dict[str, Any]:
         return _present_many(conn, caller, [row])[0]
 
 
-# Sortable fields and the columns behind them.
-_SORTABLE = {
-    "id": dashboards.c.id,
-    "_id": dashboards.c.id,
-    "name": dashboards.c.name,
-    "tag": dashboards.c.tag,
-    "archived": dashboards.c.archived,
-    "isReport": dashboards.c.is_report,
-    "createdById": dashboards.c.created_by_id,
-    "dateCreated": dashboards.c.date_created,
-    "dateUpdated": dashboards.c.date_updated,
-    "version": dashboards.c.version,
-}
-
-
-def _order_by(sort: str | None) -> list[sa.ColumnElement[Any]]:
+def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
     order: list[sa.ColumnElement[Any]] = []
     for part in (sort or "").split(","):
         key = part.strip()
         if not key:
             continue
-        descending = key.startswith("-")
-        column = _SORTABLE.get(key.lstrip("+-"))
-        if column is None:
-            raise BadRequest(
-                f"Cannot sort by '{key.lstrip('+-')}'; sortable: {', '.join(sorted(_SORTABLE))}."
-            )
-        order.append(column.desc() if descending else column.asc())
+        name = key.lstrip("+-")
+        spec = SORTABLE.get(name)
+        if spec is None:
+            raise BadRequest(f"Cannot sort by '{name}'; sortable: {', '.join(sorted(SORTABLE))}.")
+        expression = spec.expression(context)
+        order.append(expression.desc() if key.startswith("-") else expression.asc())
     return order
 
 
+def _parse_filter(raw: dict[str, Any] | str | None) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    document = relaxed_json.parse(raw) if isinstance(raw, str) else raw
+    if not isinstance(document, dict):
+        raise BadRequest("filter: must be an object")
+    return document
+
+
 def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str, Any]:
-    if query.filter:
-        raise BadRequest("filter is not supported yet; use skip, take, sort and fields.")
+    context = QueryContext(caller, db.dialect)
+    conditions = [access.caller_predicate(caller, "read")]
+    document = _parse_filter(query.filter)
+    if document:
+        conditions.append(compile_filter(document, context))
     skip = query.skip or 0
     take = query.take if query.take is not None else DEFAULT_TAKE
     projection = projection_module.parse_fields(query.fields) if query.fields else None
@@ -552,8 +551,8 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
         rows, total = repository.list_page(
             conn,
             caller.account_id,
-            where=[access.caller_predicate(caller, "read")],
-            order_by=_order_by(query.sort),
+            where=conditions,
+            order_by=_order_by(query.sort, context),
             skip=skip,
             take=take,
         )

@@ -1,0 +1,205 @@
+"""The dashboard document as the query language sees it: each path, its type, its SQL.
+
+A path is either a scalar (one value per dashboard: a column or an expression), an array of
+objects kept as rows of a child table (`tags`, `insights`, `sectionHeaders`,
+`access.permissions`), or a field of such an element (`tags.name`). Paths outside this
+catalogue are refused with 400, so a filter can only ever reach these columns.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+
+from insightboards import access
+from insightboards.access import ACTION_BITS, Caller
+from insightboards.tables import dashboard_grants, dashboard_items, dashboard_labels, dashboards
+
+d = dashboards
+
+
+class Kind(Enum):
+    STRING = "string"
+    NUMBER = "number"
+    BOOL = "boolean"
+    DATE = "date"
+    # A set of actions kept as a bit mask; compares like an array of action names.
+    ACTIONS = "actions"
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    caller: Caller
+    dialect: str
+
+
+Expression = Callable[[QueryContext], sa.ColumnElement[Any]]
+
+
+@dataclass(frozen=True)
+class Scalar:
+    kind: Kind
+    expression: Expression
+    nullable: bool = False
+    # False for expressions that are not plain columns (compared as booleans, not `= true`).
+    is_column: bool = True
+    # When the path may be missing from a document (`source.sourceId` when `source` is null).
+    present: Expression | None = None
+
+
+@dataclass(frozen=True)
+class ElementField:
+    kind: Kind
+    column: sa.ColumnElement[Any]
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class ArrayOfObjects:
+    table: sa.Table
+    fields: dict[str, ElementField]
+    # Which rows of the table belong to this array (items hold insights and section headers).
+    selects: sa.ColumnElement[bool] | None = None
+
+    def rows_of_dashboard(self) -> list[sa.ColumnElement[bool]]:
+        conditions = [
+            self.table.c.account_id == d.c.account_id,
+            self.table.c.dashboard_id == d.c.id,
+        ]
+        if self.selects is not None:
+            conditions.append(self.selects)
+        return conditions
+
+
+def _column(column: sa.ColumnElement[Any]) -> Expression:
+    return lambda _context: column
+
+
+def _allowed_bits(context: QueryContext) -> sa.ColumnElement[Any]:
+    """The caller's allowed actions on each dashboard, as a bit mask."""
+    total: sa.ColumnElement[Any] = sa.literal(0)
+    for action, bit in ACTION_BITS.items():
+        total = total + sa.case((access.caller_predicate(context.caller, action), bit), else_=0)
+    return total
+
+
+def _item_count(kind: str) -> Expression:
+    items = dashboard_items
+
+    def count(_context: QueryContext) -> sa.ColumnElement[Any]:
+        return (
+            sa.select(sa.func.count())
+            .where(
+                items.c.account_id == d.c.account_id,
+                items.c.dashboard_id == d.c.id,
+                items.c.kind == kind,
+            )
+            .correlate_except(items)
+            .scalar_subquery()
+        )
+
+    return count
+
+
+_no_source = d.c.source_application.is_not(None)
+
+SCALARS: dict[str, Scalar] = {
+    "id": Scalar(Kind.STRING, _column(d.c.id)),
+    "_id": Scalar(Kind.STRING, _column(d.c.id)),
+    "accountId": Scalar(Kind.STRING, _column(d.c.account_id)),
+    "name": Scalar(Kind.STRING, _column(d.c.name)),
+    "tag": Scalar(Kind.STRING, _column(d.c.tag)),
+    "archived": Scalar(Kind.BOOL, _column(d.c.archived)),
+    "isReport": Scalar(Kind.BOOL, _column(d.c.is_report)),
+    "layout": Scalar(Kind.STRING, _column(d.c.layout), nullable=True),
+    "createdById": Scalar(Kind.STRING, _column(d.c.created_by_id)),
+    "dateCreated": Scalar(Kind.DATE, _column(d.c.date_created)),
+    "dateUpdated": Scalar(Kind.DATE, _column(d.c.date_updated)),
+    "version": Scalar(Kind.NUMBER, _column(d.c.version)),
+    "source.sourceApplication": Scalar(
+        Kind.STRING, _column(d.c.source_application), nullable=True, present=lambda _c: _no_source
+    ),
+    "source.sourceId": Scalar(
+        Kind.STRING, _column(d.c.source_id), nullable=True, present=lambda _c: _no_source
+    ),
+    "access.inherits": Scalar(Kind.BOOL, _column(d.c.inherits)),
+    "access.ownerPermissions.grant.general": Scalar(Kind.ACTIONS, _column(d.c.owner_grant)),
+    "access.ownerPermissions.deny.general": Scalar(Kind.ACTIONS, _column(d.c.owner_deny)),
+    "appsCount": Scalar(Kind.NUMBER, lambda _c: sa.literal(0), is_column=False),
+    "notificationsCount": Scalar(Kind.NUMBER, lambda _c: sa.literal(0), is_column=False),
+    "insightsCount": Scalar(Kind.NUMBER, _item_count("insight"), is_column=False),
+    "sectionHeadersCount": Scalar(Kind.NUMBER, _item_count("sectionHeader"), is_column=False),
+    "currentUserAllowedActions": Scalar(Kind.ACTIONS, _allowed_bits, is_column=False),
+    "readOnly": Scalar(
+        Kind.BOOL,
+        lambda context: sa.not_(access.caller_predicate(context.caller, "update")),
+        is_column=False,
+    ),
+}
+
+_labels = dashboard_labels
+_items = dashboard_items
+_grants = dashboard_grants
+_item_grid = {
+    "id": ElementField(Kind.STRING, _items.c.id),
+    "dashboardId": ElementField(Kind.STRING, _items.c.dashboard_id),
+    "row": ElementField(Kind.NUMBER, _items.c.row),
+    "col": ElementField(Kind.NUMBER, _items.c.col),
+    "sizeX": ElementField(Kind.NUMBER, _items.c.size_x),
+    "sizeY": ElementField(Kind.NUMBER, _items.c.size_y),
+}
+
+ARRAYS: dict[str, ArrayOfObjects] = {
+    "tags": ArrayOfObjects(
+        _labels,
+        {
+            "id": ElementField(Kind.STRING, _labels.c.label_id),
+            "name": ElementField(Kind.STRING, _labels.c.name),
+            "title": ElementField(Kind.STRING, _labels.c.title, nullable=True),
+            "isActive": ElementField(Kind.BOOL, _labels.c.is_active),
+            "createdBy": ElementField(Kind.STRING, _labels.c.created_by, nullable=True),
+            "dateCreated": ElementField(Kind.DATE, _labels.c.date_created, nullable=True),
+        },
+    ),
+    "insights": ArrayOfObjects(
+        _items,
+        {
+            **_item_grid,
+            "insightId": ElementField(Kind.STRING, _items.c.insight_id, nullable=True),
+            "insightName": ElementField(Kind.STRING, _items.c.insight_name, nullable=True),
+        },
+        selects=_items.c.kind == "insight",
+    ),
+    "sectionHeaders": ArrayOfObjects(
+        _items,
+        {
+            **_item_grid,
+            "sectionHeader.header": ElementField(Kind.STRING, _items.c.header, nullable=True),
+            "sectionHeader.subHeader": ElementField(
+                Kind.STRING, _items.c.sub_header, nullable=True
+            ),
+        },
+        selects=_items.c.kind == "sectionHeader",
+    ),
+    "access.permissions": ArrayOfObjects(
+        _grants,
+        {
+            "principalKind": ElementField(Kind.STRING, _grants.c.principal_kind),
+            "principalId": ElementField(Kind.STRING, _grants.c.principal_id),
+            "grant.general": ElementField(Kind.ACTIONS, _grants.c.actions),
+        },
+    ),
+}
+
+# Fields a list may be sorted by.
+SORTABLE = {name: spec for name, spec in SCALARS.items() if spec.kind is not Kind.ACTIONS}
+
+
+def known_paths() -> list[str]:
+    paths = list(SCALARS)
+    for array_name, array in ARRAYS.items():
+        paths.append(array_name)
+        paths.extend(f"{array_name}.{sub}" for sub in array.fields)
+    return sorted(paths)

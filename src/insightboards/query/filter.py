@@ -1,0 +1,481 @@
+"""MongoDB-style filters, compiled to one SQL predicate over `dashboards`.
+
+`compile_filter(document, context)` returns a boolean SQL expression. Every value is a bound
+parameter; every path is looked up in the field catalogue (fields.py). Array paths follow
+MongoDB: `{"tags.name": "okr"}` matches a board with any label named okr; each operator on
+an array path may be met by a different element, `$elemMatch` asks one element for all.
+Every expression produced here is two-valued (never SQL NULL), so `$not` and `$nor` are
+plain negations.
+"""
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from insightboards.access import ACTION_BITS
+from insightboards.errors import BadRequest
+from insightboards.query import regex
+from insightboards.query.fields import (
+    ARRAYS,
+    SCALARS,
+    ArrayOfObjects,
+    ElementField,
+    Kind,
+    QueryContext,
+    Scalar,
+)
+
+MAX_DEPTH = 10
+MAX_NODES = 500
+MAX_IN = 500
+
+_COMPARISONS = {"$gt", "$gte", "$lt", "$lte"}
+_FIELD_OPERATORS = {
+    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists",
+    "$regex", "$options", "$not", "$elemMatch", "$size", "$all",
+}  # fmt: skip
+_LOGICAL = {"$and", "$or", "$nor"}
+TRUE: sa.ColumnElement[bool] = sa.true()
+FALSE: sa.ColumnElement[bool] = sa.false()
+Condition = sa.ColumnElement[bool]
+
+
+class _Budget:
+    """Counts nodes so that an oversized filter is refused before it reaches the database."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def spend(self, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise BadRequest(f"filter: more than {MAX_NODES} conditions")
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"filter: nested deeper than {MAX_DEPTH} levels")
+
+
+def compile_filter(document: Any, context: QueryContext) -> Condition:
+    """The SQL predicate of a filter document; BadRequest naming the first problem."""
+    if not isinstance(document, dict):
+        raise BadRequest("filter: must be an object")
+    return _Compiler(context).document(document, depth=0)
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def _normalize_date(value: Any) -> str | None:
+    """An ISO 8601 timestamp (or `{"$date": ...}`) in the stored form; None if it is not one."""
+    if isinstance(value, dict) and set(value) == {"$date"}:
+        value = value["$date"]
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+
+
+def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
+    """(True, the SQL value) when `value` has the field's type; MongoDB compares only those."""
+    if kind is Kind.STRING:
+        return isinstance(value, str), value
+    if kind is Kind.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False, None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest("filter: numbers must be finite")
+        if isinstance(value, int) and abs(value) > 2**53:
+            return True, float(value)
+        return True, value
+    if kind is Kind.BOOL:
+        return isinstance(value, bool), value
+    if kind is Kind.DATE:
+        normalized = _normalize_date(value)
+        return normalized is not None, normalized
+    return False, None
+
+
+def _regex_operand(operator: str, value: Any, options: Any) -> tuple[str, str]:
+    if not isinstance(value, str):
+        raise BadRequest(f"filter: {operator} takes a string pattern")
+    if options is None:
+        options = ""
+    if not isinstance(options, str):
+        raise BadRequest("filter: $options takes a string")
+    regex.validate(value, options)
+    return value, options
+
+
+def _as_list(operator: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise BadRequest(f"filter: {operator} takes an array")
+    if len(value) > MAX_IN:
+        raise BadRequest(f"filter: {operator} takes at most {MAX_IN} values")
+    return value
+
+
+# --- the compiler ------------------------------------------------------------------------
+
+
+class _Compiler:
+    def __init__(self, context: QueryContext) -> None:
+        self.context = context
+        self.budget = _Budget()
+
+    # documents and logical operators
+
+    def document(
+        self,
+        document: dict[str, Any],
+        depth: int,
+        path_condition: Callable[[str, Any, int], Condition] | None = None,
+    ) -> Condition:
+        path_condition = path_condition or self.path
+        conditions = []
+        for key, value in document.items():
+            self.budget.spend(depth)
+            if key in _LOGICAL:
+                conditions.append(self.logical(key, value, depth, path_condition))
+            elif key.startswith("$"):
+                raise BadRequest(f"filter: unknown operator {key}")
+            else:
+                conditions.append(path_condition(key, value, depth))
+        return sa.and_(TRUE, *conditions) if conditions else TRUE
+
+    def logical(
+        self,
+        operator: str,
+        value: Any,
+        depth: int,
+        path_condition: Callable[[str, Any, int], Condition],
+    ) -> Condition:
+        if not isinstance(value, list) or not value:
+            raise BadRequest(f"filter: {operator} takes a non-empty array of objects")
+        parts = []
+        for part in value:
+            if not isinstance(part, dict):
+                raise BadRequest(f"filter: {operator} takes a non-empty array of objects")
+            parts.append(self.document(part, depth + 1, path_condition))
+        if operator == "$and":
+            return sa.and_(*parts)
+        if operator == "$or":
+            return sa.or_(*parts)
+        return sa.not_(sa.or_(*parts))
+
+    @staticmethod
+    def operators(path: str, value: Any) -> dict[str, Any]:
+        """The operator document for a path: `{$gt: 1}` as is, a plain value as `{$eq: v}`."""
+        if isinstance(value, dict) and value and all(k.startswith("$") for k in value):
+            for key in value:
+                if key not in _FIELD_OPERATORS:
+                    raise BadRequest(f"filter: unknown operator {key} on '{path}'")
+            if "$options" in value and "$regex" not in value:
+                raise BadRequest(f"filter: $options without $regex on '{path}'")
+            return value
+        if isinstance(value, dict):
+            if any(k.startswith("$") for k in value):
+                raise BadRequest(f"filter: '{path}' mixes operators and fields")
+            raise BadRequest(
+                f"filter: '{path}' compared with a whole object; compare its fields with "
+                "dotted paths instead"
+            )
+        return {"$eq": value}
+
+    def path(self, path: str, value: Any, depth: int) -> Condition:
+        if path in SCALARS:
+            return self.on_scalar(path, SCALARS[path], value, depth)
+        if path in ARRAYS:
+            return self.on_array(path, ARRAYS[path], value, depth)
+        for array_name, array in ARRAYS.items():
+            if path.startswith(array_name + "."):
+                sub = path[len(array_name) + 1 :]
+                if sub in array.fields:
+                    return self.on_element_field(path, array, array.fields[sub], value, depth)
+        raise BadRequest(f"filter: unknown field '{path}'")
+
+    # scalars
+
+    def on_scalar(self, path: str, spec: Scalar, value: Any, depth: int) -> Condition:
+        expression = spec.expression(self.context)
+        present = spec.present(self.context) if spec.present else None
+        ops = self.operators(path, value)
+        return sa.and_(
+            TRUE,
+            *(
+                self.scalar_op(path, op, operand, ops, spec.kind, expression, spec.nullable,
+                               spec.is_column, present, depth)
+                for op, operand in ops.items()
+                if op != "$options"
+            ),
+        )  # fmt: skip
+
+    def scalar_op(
+        self,
+        path: str,
+        op: str,
+        operand: Any,
+        ops: dict[str, Any],
+        kind: Kind,
+        column: sa.ColumnElement[Any],
+        nullable: bool,
+        is_column: bool,
+        present: Condition | None,
+        depth: int,
+    ) -> Condition:
+        """One operator on one value: the building block of every comparison."""
+        self.budget.spend(depth)
+
+        def again(other_op: str, other: Any) -> Condition:
+            return self.scalar_op(
+                path, other_op, other, ops, kind, column, nullable, is_column, present, depth + 1
+            )
+
+        not_null = column.is_not(None) if nullable else TRUE
+        if op == "$eq":
+            if operand is None:
+                is_null = column.is_(None) if nullable else FALSE
+                return sa.or_(is_null, sa.not_(present)) if present is not None else is_null
+            if kind is Kind.ACTIONS:
+                return self.actions_match(column, [operand])
+            ok, sql_value = _typed(kind, operand)
+            if not ok:
+                return FALSE
+            if kind is Kind.BOOL and not is_column:
+                return column if sql_value else sa.not_(column)
+            return sa.and_(not_null, column == sql_value)
+        if op == "$ne":
+            return sa.not_(again("$eq", operand))
+        if op in _COMPARISONS:
+            if operand is None:
+                return again("$eq", None) if op in ("$gte", "$lte") else FALSE
+            ok, sql_value = _typed(kind, operand)
+            if not ok or (kind in (Kind.ACTIONS, Kind.BOOL) and not is_column):
+                return FALSE
+            compare = {"$gt": column > sql_value, "$gte": column >= sql_value,
+                       "$lt": column < sql_value, "$lte": column <= sql_value}[op]  # fmt: skip
+            return sa.and_(not_null, compare)
+        if op == "$in":
+            values = _as_list(op, operand)
+            if kind is Kind.ACTIONS:
+                return self.actions_match(column, values, any_of=True)
+            typed = [v for ok, v in (_typed(kind, x) for x in values if x is not None) if ok]
+            parts = []
+            if typed and not (kind is Kind.BOOL and not is_column):
+                parts.append(sa.and_(not_null, column.in_(typed)))
+            elif typed:
+                parts.extend(again("$eq", v) for v in typed)
+            if None in values:
+                parts.append(again("$eq", None))
+            return sa.or_(FALSE, *parts)
+        if op == "$nin":
+            return sa.not_(again("$in", operand))
+        if op == "$exists":
+            exists = present if present is not None else TRUE
+            return exists if operand else sa.not_(exists)
+        if op == "$regex":
+            pattern, options = _regex_operand(op, operand, ops.get("$options"))
+            if kind is Kind.ACTIONS:
+                return self.actions_regex(column, pattern, options)
+            if kind is not Kind.STRING:
+                return FALSE
+            return sa.and_(not_null, self.regex_match(column, pattern, options))
+        if op == "$not":
+            if isinstance(operand, dict) and operand and all(k.startswith("$") for k in operand):
+                inner = self.operators(path, operand)
+                return sa.not_(
+                    sa.and_(TRUE, *(self.scalar_op(path, o, v, inner, kind, column, nullable,
+                                                   is_column, present, depth + 1)
+                                    for o, v in inner.items() if o != "$options"))
+                )  # fmt: skip
+            raise BadRequest(f"filter: $not on '{path}' takes an operator object")
+        if op == "$all":
+            values = _as_list(op, operand)
+            if kind is Kind.ACTIONS:
+                return self.actions_match(column, values, any_of=False) if values else FALSE
+            return sa.and_(*(again("$eq", v) for v in values)) if values else FALSE
+        if op == "$size":
+            self.check_size(operand)
+            return FALSE
+        if op == "$elemMatch":
+            if not isinstance(operand, dict):
+                raise BadRequest("filter: $elemMatch takes an object")
+            return FALSE
+        raise BadRequest(f"filter: unknown operator {op} on '{path}'")
+
+    @staticmethod
+    def check_size(operand: Any) -> int:
+        if isinstance(operand, bool) or not isinstance(operand, int) or operand < 0:
+            raise BadRequest("filter: $size takes a whole number")
+        return operand
+
+    def regex_match(self, column: sa.ColumnElement[Any], pattern: str, options: str) -> Condition:
+        if self.context.dialect == "postgresql":
+            return column.op("~")(regex.postgres_pattern(pattern, options))
+        return column.op("REGEXP")(regex.re2_pattern(pattern, options))
+
+    @staticmethod
+    def actions_match(
+        column: sa.ColumnElement[Any], values: list[Any], any_of: bool = True
+    ) -> Condition:
+        """An action-set column holds any (or all) of the named actions."""
+        bits = [ACTION_BITS[v] for v in values if isinstance(v, str) and v in ACTION_BITS]
+        if not any_of and len(bits) < len(values):
+            return FALSE
+        if not bits:
+            return FALSE
+        mask = sum(set(bits))
+        if any_of:
+            return column.op("&")(mask) != 0
+        return column.op("&")(mask) == mask
+
+    def actions_regex(self, column: sa.ColumnElement[Any], pattern: str, options: str) -> Condition:
+        names = [
+            a for a in ACTION_BITS if regex.sqlite_regexp(regex.re2_pattern(pattern, options), a)
+        ]
+        return self.actions_match(column, names)
+
+    # arrays of objects
+
+    def on_array(self, path: str, array: ArrayOfObjects, value: Any, depth: int) -> Condition:
+        ops = self.operators(path, value)
+        conditions = []
+        for op, operand in ops.items():
+            self.budget.spend(depth)
+            if op == "$size":
+                count = (
+                    sa.select(sa.func.count())
+                    .where(*array.rows_of_dashboard())
+                    .correlate_except(array.table)
+                    .scalar_subquery()
+                )
+                conditions.append(count == self.check_size(operand))
+            elif op == "$exists":
+                conditions.append(TRUE if operand else FALSE)
+            elif op == "$elemMatch":
+                conditions.append(self.elem_match(path, array, operand, depth + 1))
+            elif op == "$all":
+                values = _as_list(op, operand)
+                if not values or not all(
+                    isinstance(v, dict) and set(v) == {"$elemMatch"} for v in values
+                ):
+                    raise BadRequest(f"filter: $all on '{path}' takes $elemMatch objects")
+                conditions.extend(
+                    self.elem_match(path, array, v["$elemMatch"], depth + 1) for v in values
+                )
+            elif op in ("$eq", "$ne") and operand == []:
+                empty = sa.not_(self.element_exists(array, TRUE))
+                conditions.append(empty if op == "$eq" else sa.not_(empty))
+            elif op in ("$eq", "$in", *_COMPARISONS):
+                if isinstance(operand, (dict, list)):
+                    raise BadRequest(
+                        f"filter: '{path}' holds objects; use $elemMatch or dotted paths"
+                    )
+                conditions.append(FALSE)
+            elif op in ("$ne", "$nin"):
+                conditions.append(TRUE)
+            else:
+                raise BadRequest(f"filter: {op} is not supported on '{path}'")
+        return sa.and_(TRUE, *conditions)
+
+    def element_exists(self, array: ArrayOfObjects, condition: Condition) -> Condition:
+        return (
+            sa.exists().where(*array.rows_of_dashboard(), condition).correlate_except(array.table)
+        )
+
+    def elem_match(self, path: str, array: ArrayOfObjects, operand: Any, depth: int) -> Condition:
+        if not isinstance(operand, dict) or not operand:
+            raise BadRequest(f"filter: $elemMatch on '{path}' takes a non-empty object")
+
+        def element_condition(sub: str, value: Any, inner_depth: int) -> Condition:
+            field = array.fields.get(sub)
+            if field is None:
+                raise BadRequest(f"filter: unknown field '{path}.{sub}'")
+            ops = self.operators(f"{path}.{sub}", value)
+            return sa.and_(
+                TRUE,
+                *(
+                    self.scalar_op(f"{path}.{sub}", op, v, ops, field.kind, field.column,
+                                   field.nullable, True, None, inner_depth)
+                    for op, v in ops.items()
+                    if op != "$options"
+                ),
+            )  # fmt: skip
+
+        return self.element_exists(array, self.document(operand, depth, element_condition))
+
+    def on_element_field(
+        self, path: str, array: ArrayOfObjects, field: ElementField, value: Any, depth: int
+    ) -> Condition:
+        """A field of the elements of an array: true when any element matches (MongoDB)."""
+        ops = self.operators(path, value)
+        conditions = []
+        for op, operand in ops.items():
+            if op == "$options":
+                continue
+            self.budget.spend(depth)
+            conditions.append(self.element_op(path, array, field, op, operand, ops, depth))
+        return sa.and_(TRUE, *conditions)
+
+    def element_op(
+        self,
+        path: str,
+        array: ArrayOfObjects,
+        field: ElementField,
+        op: str,
+        operand: Any,
+        ops: dict[str, Any],
+        depth: int,
+    ) -> Condition:
+        def any_element(element_op: str, element_operand: Any) -> Condition:
+            condition = self.scalar_op(
+                path, element_op, element_operand, ops, field.kind,
+                field.column, field.nullable, True, None, depth + 1,
+            )  # fmt: skip
+            return self.element_exists(array, condition)
+
+        if op == "$eq" and operand is None:
+            # No element at all, or one whose field is null.
+            no_elements = sa.not_(self.element_exists(array, TRUE))
+            return sa.or_(no_elements, any_element("$eq", None))
+        if op == "$ne":
+            return sa.not_(self.element_op(path, array, field, "$eq", operand, ops, depth))
+        if op == "$nin":
+            return sa.not_(self.element_op(path, array, field, "$in", operand, ops, depth))
+        if op == "$in":
+            values = _as_list(op, operand)
+            parts = [any_element("$in", [v for v in values if v is not None])]
+            if None in values:
+                parts.append(self.element_op(path, array, field, "$eq", None, ops, depth))
+            return sa.or_(*parts)
+        if op == "$exists":
+            exists = (
+                any_element("$ne", None) if field.nullable else self.element_exists(array, TRUE)
+            )
+            return exists if operand else sa.not_(exists)
+        if op == "$not":
+            if not (isinstance(operand, dict) and operand):
+                raise BadRequest(f"filter: $not on '{path}' takes an operator object")
+            inner = self.operators(path, operand)
+            return sa.not_(
+                sa.and_(TRUE, *(self.element_op(path, array, field, o, v, inner, depth + 1)
+                                for o, v in inner.items() if o != "$options"))
+            )  # fmt: skip
+        if op == "$all":
+            values = _as_list(op, operand)
+            if field.kind is Kind.ACTIONS:
+                return any_element("$all", values)
+            return sa.and_(*(any_element("$eq", v) for v in values)) if values else FALSE
+        if op in ("$size", "$elemMatch"):
+            if field.kind is Kind.ACTIONS and op == "$size":
+                self.check_size(operand)
+                raise BadRequest(f"filter: $size is not supported on '{path}'")
+            return any_element(op, operand)
+        return any_element(op, operand)

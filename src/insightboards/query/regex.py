@@ -1,0 +1,72 @@
+"""Regular expressions in filters: checked with RE2, which runs in linear time.
+
+RE2 refuses constructs that can backtrack catastrophically (backreferences, lookaround),
+so no pattern can stall the server. On SQLite, RE2 itself evaluates `REGEXP`; PostgreSQL
+evaluates the same pattern with its own engine (`~`), under a statement timeout.
+"""
+
+import functools
+from typing import Any
+
+import re2
+
+from insightboards.errors import BadRequest
+
+MAX_PATTERN_LENGTH = 500
+_OPTIONS = frozenset("ims")
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+_OPTIONS_OBJECT = _re2_options()
+
+
+def validate(pattern: str, options: str) -> None:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise BadRequest(f"filter: $regex is longer than {MAX_PATTERN_LENGTH} characters")
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise BadRequest(
+            f"filter: $options may contain only i, m and s, not {''.join(sorted(unknown))}"
+        )
+    try:
+        _compiled(re2_pattern(pattern, options))
+    except re2.error as error:
+        reason = error.args[0] if error.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
+        raise BadRequest(f"filter: $regex is not supported: {reason}") from None
+
+
+def re2_pattern(pattern: str, options: str) -> str:
+    flags = "".join(sorted(set(options)))
+    return f"(?{flags}){pattern}" if flags else pattern
+
+
+def postgres_pattern(pattern: str, options: str) -> str:
+    """The same matching rules as MongoDB's, in PostgreSQL's embedded-option syntax.
+
+    PostgreSQL's default lets `.` match a newline and `^`/`$` match only at the ends; MongoDB's
+    lets neither. `p`, `n`, `s` and `w` choose the four combinations of `s` and `m`.
+    """
+    dot_all, multi_line = "s" in options, "m" in options
+    mode = {(False, False): "p", (False, True): "n", (True, False): "s", (True, True): "w"}[
+        (dot_all, multi_line)
+    ]
+    return f"(?{mode}{'i' if 'i' in options else ''}){pattern}"
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    return re2.compile(pattern, _OPTIONS_OBJECT)
+
+
+def sqlite_regexp(pattern: str | None, value: Any) -> bool:
+    """SQLite's `REGEXP` function: `value REGEXP pattern` calls regexp(pattern, value)."""
+    if pattern is None or not isinstance(value, str):
+        return False
+    return _compiled(pattern).search(value) is not None
