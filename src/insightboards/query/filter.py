@@ -38,6 +38,12 @@ _FIELD_OPERATORS = {
     "$regex", "$options", "$not", "$elemMatch", "$size", "$all",
 }  # fmt: skip
 _LOGICAL = {"$and", "$or", "$nor"}
+_STRING_COMPARE: dict[str, Callable[[str, str], bool]] = {
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
 TRUE: sa.ColumnElement[bool] = sa.true()
 FALSE: sa.ColumnElement[bool] = sa.false()
 Condition = sa.ColumnElement[bool]
@@ -256,9 +262,22 @@ class _Compiler:
         if op in _COMPARISONS:
             if operand is None:
                 return again("$eq", None) if op in ("$gte", "$lte") else FALSE
+            if kind is Kind.ACTIONS:
+                # Action names compare as strings: pick the names that satisfy the comparison.
+                if not isinstance(operand, str):
+                    return FALSE
+                names = [a for a in ACTION_BITS if _STRING_COMPARE[op](a, operand)]
+                return self.actions_match(column, names)
             ok, sql_value = _typed(kind, operand)
-            if not ok or (kind in (Kind.ACTIONS, Kind.BOOL) and not is_column):
+            if not ok:
                 return FALSE
+            if kind is Kind.BOOL:
+                # false < true: each comparison is an equality, or always/never true.
+                if (op, sql_value) in (("$gt", True), ("$lt", False)):
+                    return FALSE
+                if (op, sql_value) in (("$gte", False), ("$lte", True)):
+                    return TRUE
+                return again("$eq", op in ("$gt", "$gte"))
             compare = {"$gt": column > sql_value, "$gte": column >= sql_value,
                        "$lt": column < sql_value, "$lte": column <= sql_value}[op]  # fmt: skip
             return sa.and_(not_null, compare)
@@ -318,8 +337,8 @@ class _Compiler:
 
     def regex_match(self, column: sa.ColumnElement[Any], pattern: str, options: str) -> Condition:
         if self.context.dialect == "postgresql":
-            return column.op("~")(regex.postgres_pattern(pattern, options))
-        return column.op("REGEXP")(regex.re2_pattern(pattern, options))
+            return column.bool_op("~")(regex.postgres_pattern(pattern, options))
+        return column.bool_op("REGEXP")(regex.re2_pattern(pattern, options))
 
     @staticmethod
     def actions_match(
@@ -456,9 +475,8 @@ class _Compiler:
                 parts.append(self.element_op(path, array, field, "$eq", None, ops, depth))
             return sa.or_(*parts)
         if op == "$exists":
-            exists = (
-                any_element("$ne", None) if field.nullable else self.element_exists(array, TRUE)
-            )
+            # Every element carries every field (null when unset), as the responses show.
+            exists = self.element_exists(array, TRUE)
             return exists if operand else sa.not_(exists)
         if op == "$not":
             if not (isinstance(operand, dict) and operand):
