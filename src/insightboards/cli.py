@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from insightboards.access import ROLES
 from insightboards.accounts import service as accounts
 from insightboards.config import get_settings
@@ -167,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             db.dispose()
     except InsightboardsError as error:
         print(f"insightboards: {error.detail}", file=sys.stderr)
+        return EXIT_ERROR
+    except SQLAlchemyError as error:
+        reason = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
+        print(f"insightboards: database error: {reason}", file=sys.stderr)
         return EXIT_ERROR
     print(json.dumps(result))
     return 0

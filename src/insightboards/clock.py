@@ -3,6 +3,21 @@
 from datetime import UTC, datetime
 
 
+def _format(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def now_iso() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return _format(datetime.now(UTC))
+
+
+def normalize_timestamp(value: str) -> str | None:
+    """Any ISO 8601 date or timestamp in the stored form (UTC assumed when no offset is
+    given); None when `value` is not one."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return _format(parsed.astimezone(UTC))

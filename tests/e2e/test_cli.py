@@ -113,3 +113,14 @@ def test_serve_creates_the_demo_account_only_on_first_start(tmp_path: Path) -> N
         assert response.status_code == 200
     finally:
         second.stop()
+
+
+def test_database_errors_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    for url in ("postgresql://nobody@127.0.0.1:1/none", "bogus://"):
+        result = run_cli(url, "admin", "create-account", "--name", "x", check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.startswith("insightboards: ")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    for args in (("--name", ""), ("--name", "n" * 201), ("--name", "x", "--plan", "p" * 65)):
+        result = run_cli(url, "admin", "create-account", *args, check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, args

@@ -449,3 +449,34 @@ def test_openapi_describes_every_endpoint_with_real_schemas(api: Api, server: An
     for owned in ("id", "createdById", "insightsCount", "currentUserAllowedActions", "readOnly"):
         assert public["properties"][owned].get("readOnly") is True
     assert httpx.get(f"{server.base_url}/docs").status_code == 200
+
+
+def test_label_dates_are_normalized_iso_timestamps(api: Api) -> None:
+    board = api.create(tags=[{"name": "a", "dateCreated": "2024-01-01T02:00:00.000000+02:00"}])
+    assert board["tags"][0]["dateCreated"] == "2024-01-01T00:00:00.000Z"
+    assert_problem(
+        api.client.post(
+            "/dashboards", json={"name": "x", "tags": [{"name": "a", "dateCreated": "soon"}]}
+        ),
+        400,
+    )
+
+
+def test_an_item_may_move_between_insights_and_section_headers(api: Api) -> None:
+    board = api.create(insights=[insight(id="i1")], sectionHeaders=[{"id": "s1", "header": "H"}])
+    response = api.client.put(
+        f"/dashboards/{board['id']}", json={"insights": [insight(id="i1"), insight(id="s1")]}
+    )
+    assert response.status_code == 200, response.text
+    moved = response.json()
+    assert [i["id"] for i in moved["insights"]] == ["i1", "s1"] and moved["sectionHeaders"] == []
+
+
+def test_item_save_answers_with_the_new_etag(api: Api) -> None:
+    board = api.create()
+    response = api.client.put(f"/dashboards/items/{board['id']}", json=insight())
+    assert response.status_code == 204 and response.headers["etag"] == '"2"'
+    stale = api.client.put(
+        f"/dashboards/items/{board['id']}", json=insight(), headers={"If-Match": '"1"'}
+    )
+    assert_problem(stale, 412)

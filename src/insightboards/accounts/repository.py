@@ -17,8 +17,11 @@ def insert_account(
     )
 
 
-def get_account(conn: sa.Connection, account_id: str) -> AnyRow | None:
-    return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
+def get_account(conn: sa.Connection, account_id: str, for_update: bool = False) -> AnyRow | None:
+    query = sa.select(accounts).where(accounts.c.id == account_id)
+    if for_update:
+        query = query.with_for_update()
+    return conn.execute(query).first()
 
 
 def any_account_exists(conn: sa.Connection) -> bool:

@@ -35,6 +35,12 @@ def _split_token(token: str) -> str:
     return match.group(1)
 
 
+def _check_text(label: str, value: str, max_length: int) -> str:
+    if not value.strip() or len(value) > max_length or "\x00" in value:
+        raise BadRequest(f"{label} must be 1 to {max_length} characters")
+    return value
+
+
 def _require_account(conn: sa.Connection, account_id: str) -> None:
     if not is_valid_id(account_id) or repository.get_account(conn, account_id) is None:
         raise NotFound(f"No account {account_id}.")
@@ -44,6 +50,8 @@ def create_account(
     db: Database, name: str, plan: str = DEFAULT_PLAN, account_id: str | None = None
 ) -> str:
     """A new account, with its built-in Performance and Process reports."""
+    _check_text("--name", name, 200)
+    _check_text("--plan", plan, 64)
     account_id = account_id or new_id()
     now = now_iso()
     with db.write() as conn:
@@ -57,6 +65,9 @@ def create_account(
 def create_user(db: Database, account_id: str, email: str, name: str | None, role: str) -> str:
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+    _check_text("--email", email, 320)
+    if name is not None:
+        _check_text("--name", name, 200)
     user_id = new_id()
     with db.write() as conn:
         _require_account(conn, account_id)
@@ -75,6 +86,7 @@ def create_user(db: Database, account_id: str, email: str, name: str | None, rol
 
 
 def create_team(db: Database, account_id: str, name: str, member_ids: list[str]) -> str:
+    _check_text("--name", name, 200)
     team_id = new_id()
     members = sorted(set(member_ids))
     with db.write() as conn:
@@ -119,7 +131,7 @@ def set_plan(
 ) -> None:
     values: dict[str, object] = {}
     if plan is not None:
-        values["plan"] = plan
+        values["plan"] = _check_text("--plan", plan, 64)
     if clear_cap:
         values["max_dashboards"] = None
     elif max_dashboards is not None:

@@ -2,14 +2,17 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from insightboards import __version__
 from insightboards.api import problems
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.limits import BodySizeLimit
 from insightboards.config import Settings, get_settings
+from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
 
 API_PREFIXES = ("/results/api/v1", "/results/api/v2")
@@ -35,5 +38,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
     problems.install(app)
+    _describe_errors_as_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _describe_errors_as_problems(app: FastAPI) -> None:
+    """The OpenAPI document as the API behaves: invalid requests are 400 problem details, so
+    FastAPI's generated 422 responses are dropped and a `Problem` schema is added."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for path_item in document["paths"].values():
+                for operation in path_item.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            schemas["Problem"] = Problem.model_json_schema()
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

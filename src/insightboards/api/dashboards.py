@@ -28,7 +28,13 @@ from insightboards.dashboards.schemas import (
 from insightboards.errors import NotFound
 from insightboards.ids import is_valid_id
 
-_problem: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_problem: dict[str, Any] = {
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+}
+_ETAG = {
+    "ETag": {"description": "The dashboard's version, for If-Match.", "schema": {"type": "string"}}
+}
+_LOCATION = {"Location": {"description": "The new dashboard's URL.", "schema": {"type": "string"}}}
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -42,6 +48,7 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         412: "Precondition failed: the board changed since the ETag in If-Match",
         413: "Request body too large",
     }
+    codes = (*codes, 413)
     return {code: {"description": descriptions[code], **_problem} for code in codes}
 
 
@@ -110,6 +117,7 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
 @router.get(
     "/tags/usages",
     response_model=TagUsageList,
+    response_model_exclude_unset=True,
     summary="Get the labels used on dashboards, with the dashboards that carry each",
     responses=_responses(*_COMMON),
 )
@@ -125,7 +133,7 @@ def get_tag_usages(
     "/tag/{tag}",
     response_model=DashboardPublic,
     summary="Get the dashboard with a tag",
-    responses=_responses(*_COMMON, 404),
+    responses=_responses(*_COMMON, 404) | {200: {"description": "The dashboard", "headers": _ETAG}},
 )
 def get_dashboard_by_tag(
     tag: str, database: DatabaseDep, caller: CallerDep, response: Response
@@ -143,7 +151,7 @@ def get_dashboard_by_tag(
     summary="Save an item on a dashboard, or its whole layout",
     description="`id` is the dashboard's id. One item is upserted by its `id` (added with a "
     "new id when it has none); a JSON array of items replaces the board's whole layout.",
-    responses=_responses(*_COMMON, 404, 412),
+    responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Saved", "headers": _ETAG}},
 )
 def save_dashboard_items(
     id: str,
@@ -153,8 +161,8 @@ def save_dashboard_items(
     body: Annotated[DashboardItemIn | list[DashboardItemIn], Body()],
 ) -> Response:
     _check_id(id)
-    service.save_items(database, caller, id, body, if_match)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    version = service.save_items(database, caller, id, body, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": f'"{version}"'})
 
 
 @router.post(
@@ -162,7 +170,8 @@ def save_dashboard_items(
     status_code=status.HTTP_201_CREATED,
     response_model=DashboardPublic,
     summary="Create a dashboard",
-    responses=_responses(*_COMMON, 409),
+    responses=_responses(*_COMMON, 409)
+    | {201: {"description": "Created", "headers": _LOCATION | _ETAG}},
 )
 def create_dashboard(
     body: DashboardCreate,
@@ -181,7 +190,7 @@ def create_dashboard(
     "/{dashboardId}",
     response_model=DashboardPublic,
     summary="Get a dashboard",
-    responses=_responses(*_COMMON, 404),
+    responses=_responses(*_COMMON, 404) | {200: {"description": "The dashboard", "headers": _ETAG}},
 )
 def get_dashboard(
     dashboardId: str, database: DatabaseDep, caller: CallerDep, response: Response
@@ -198,7 +207,8 @@ def get_dashboard(
     summary="Update a dashboard",
     description="Fields present in the body replace the stored ones; fields absent keep "
     "their value.",
-    responses=_responses(*_COMMON, 404, 409, 412),
+    responses=_responses(*_COMMON, 404, 409, 412)
+    | {200: {"description": "The updated dashboard", "headers": _ETAG}},
 )
 def update_dashboard(
     dashboardId: str,
@@ -233,7 +243,8 @@ def delete_dashboard(
     status_code=status.HTTP_201_CREATED,
     response_model=DashboardPublic,
     summary="Clone a dashboard",
-    responses=_responses(*_COMMON, 404, 409),
+    responses=_responses(*_COMMON, 404, 409)
+    | {201: {"description": "Created", "headers": _LOCATION | _ETAG}},
 )
 def clone_dashboard(
     dashboardId: str,

@@ -82,7 +82,8 @@ def _field_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]
 def install(app: FastAPI) -> None:
     @app.exception_handler(InsightboardsError)
     async def _domain_error(_request: Request, exc: InsightboardsError) -> JSONResponse:
-        return problem_response(exc.status_code, exc.detail, exc.errors)
+        challenge = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return problem_response(exc.status_code, exc.detail, exc.errors, headers=challenge)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

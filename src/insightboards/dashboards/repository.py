@@ -27,12 +27,16 @@ def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
     conn.execute(dashboards.insert().values(**values))
 
 
-def get(conn: sa.Connection, account_id: str, dashboard_id: str) -> Row | None:
-    return conn.execute(
-        sa.select(dashboards).where(
-            dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
-        )
-    ).first()
+def get(
+    conn: sa.Connection, account_id: str, dashboard_id: str, for_update: bool = False
+) -> Row | None:
+    """One dashboard; `for_update` locks its row (PostgreSQL) until the transaction ends."""
+    query = sa.select(dashboards).where(
+        dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    return conn.execute(query).first()
 
 
 def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> Row | None:

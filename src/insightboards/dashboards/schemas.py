@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from insightboards.access import ACTIONS, Action
+from insightboards.clock import normalize_timestamp
 
 
 def _reject_nul(value: str) -> str:
@@ -34,7 +35,17 @@ Text = Annotated[str, StringConstraints(max_length=10_000), NoNul]
 ShortText = Annotated[str, StringConstraints(max_length=500), NoNul]
 LongText = Annotated[str, StringConstraints(max_length=1000), NoNul]
 LayoutText = Annotated[str, StringConstraints(max_length=200), NoNul]
-DateText = Annotated[str, StringConstraints(max_length=40), NoNul]
+
+
+def _timestamp(value: str) -> str:
+    normalized = normalize_timestamp(value)
+    if normalized is None:
+        raise ValueError("must be an ISO 8601 date or timestamp")
+    return normalized
+
+
+# Stored as ISO 8601 UTC with milliseconds, whatever ISO form it came in.
+Timestamp = Annotated[str, StringConstraints(max_length=40), AfterValidator(_timestamp)]
 FieldsText = Annotated[str, StringConstraints(max_length=2000), NoNul]
 FilterText = Annotated[str, StringConstraints(max_length=100_000), NoNul]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
@@ -118,7 +129,7 @@ class LabelIn(ApiModel):
     title: ShortText | None = None
     isActive: Annotated[bool, BeforeValidator(_unwrap_is_active)] = True
     createdBy: Identifier | None = None
-    dateCreated: DateText | None = None
+    dateCreated: Timestamp | None = None
     items: list["LabelIn"] = []
 
 
@@ -395,10 +406,6 @@ class TagUsage(ApiModel):
     dashboardsIds: list[str]
 
 
-class TagUsageList(ApiModel):
-    items: list[dict[str, Any]]
-
-
 # Paging bounds; beyond them a database integer would overflow.
 MAX_SKIP = 2**31 - 1
 MAX_TAKE = 1000
@@ -425,7 +432,8 @@ def _partial(
     cache[model] = dict[str, Any]  # type: ignore[assignment]
     fields: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        fields[name] = (_partial_annotation(info.annotation, cache) | None, None)
+        annotation = _partial_annotation(info.annotation, cache) | None
+        fields[name] = (annotation, Field(default=None, json_schema_extra=info.json_schema_extra))
     partial = create_model(f"{model.__name__}Projected", __base__=ApiModel, **fields)
     cache[model] = partial
     return partial
@@ -447,6 +455,26 @@ def _partial_annotation(annotation: Any, cache: dict[type[BaseModel], type[BaseM
 
 # A dashboard in a list, where `fields` may have left any field out.
 DashboardProjected = _partial(DashboardPublic, {})
+
+
+# A usage as `fields` may have trimmed it (`tagName` is always kept).
+TagUsageProjected = _partial(TagUsage, {})
+
+
+class TagUsageList(ApiModel):
+    items: list[TagUsageProjected]  # type: ignore[valid-type]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error the API returns."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="For 400: each bad field and what is wrong with it."
+    )
 
 
 class DashboardList(ApiModel):

@@ -379,7 +379,10 @@ def _require(conn: sa.Connection, caller: Caller, row: Row | None, action: Actio
 
 
 def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action) -> Row:
-    return _require(conn, caller, repository.get(conn, caller.account_id, dashboard_id), action)
+    """The dashboard, checked for `action`; a change locks its row until the transaction ends,
+    so that concurrent changes to one board queue instead of colliding."""
+    row = repository.get(conn, caller.account_id, dashboard_id, for_update=action != "read")
+    return _require(conn, caller, row, action)
 
 
 def _check_version(row: Row, if_match: int | None) -> None:
@@ -410,7 +413,8 @@ def _free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
 def _check_can_create(conn: sa.Connection, caller: Caller) -> None:
     if caller.role not in access.CREATOR_ROLES:
         raise Forbidden(f"A {caller.role} may not create dashboards.")
-    account = accounts_repository.get_account(conn, caller.account_id)
+    # Locked, so that concurrent creates cannot all pass the cap at once.
+    account = accounts_repository.get_account(conn, caller.account_id, for_update=True)
     assert account is not None
     cap = account.max_dashboards
     if cap is not None and repository.count_owned(conn, caller.account_id) >= cap:
@@ -614,7 +618,7 @@ def update(
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
         try:
-            repository.update(conn, caller.account_id, dashboard_id, values)
+            repository.update(conn, caller.account_id, dashboard_id, values, row.version)
         except sa.exc.IntegrityError:
             raise Conflict(f"A dashboard with tag '{body.tag}' already exists.") from None
         return _present_one(conn, caller, dashboard_id)
@@ -623,36 +627,36 @@ def update(
 def _replace_layout_parts(
     conn: sa.Connection, caller: Caller, row: Row, body: DashboardUpdate, now: str
 ) -> None:
-    """A PUT may send `insights`, `sectionHeaders` or both; a part not sent is kept."""
+    """A PUT may send `insights`, `sectionHeaders` or both; a part not sent is kept, less any
+    item the sent part now holds (an item may move between the two)."""
     current = repository.load_items(conn, caller.account_id, [row.id])[row.id]
     by_id = {item.id: item for item in current}
-    kept_insights = [i for i in current if i.kind == "insight"]
-    kept_headers = [i for i in current if i.kind == "sectionHeader"]
-    new_rows: list[dict[str, Any]] = []
-    for part, kept, kind in (
-        (body.insights, kept_insights, "insight"),
-        (body.sectionHeaders, kept_headers, "sectionHeader"),
-    ):
-        if part is None:
-            new_rows.extend(dict(item._mapping) for item in kept)
-            continue
-        if kind == "sectionHeader":
-            part = _as_section_headers(part)
-        new_rows.extend(_layout_rows(part, caller, now, by_id))
-    for position, item_row in enumerate(new_rows):
-        item_row.pop("account_id", None)
-        item_row.pop("dashboard_id", None)
+    sent: list[DashboardItemIn] = [*(body.insights or [])]
+    sent += _as_section_headers(body.sectionHeaders or [])
+    sent_ids = {item.id for item in sent if item.id}
+    kept = [
+        dict(item._mapping)
+        for item in current
+        if item.id not in sent_ids
+        and (body.insights is None if item.kind == "insight" else body.sectionHeaders is None)
+    ]
+    for item_row in kept:
+        del item_row["account_id"], item_row["dashboard_id"]
+    rows = _layout_rows(sent, caller, now, by_id) + kept
+    for position, item_row in enumerate(sorted(rows, key=_kind_then_position)):
         item_row["position"] = position
-    if len({r["id"] for r in new_rows}) != len(new_rows):
-        raise BadRequest("An item id appears twice in the layout.")
-    repository.replace_items(conn, caller.account_id, row.id, new_rows)
+    repository.replace_items(conn, caller.account_id, row.id, rows)
+
+
+def _kind_then_position(item_row: dict[str, Any]) -> tuple[bool, int]:
+    return item_row["kind"] != "insight", item_row["position"]
 
 
 def delete(db: Database, caller: Caller, dashboard_id: str, if_match: int | None) -> None:
     with db.write() as conn:
         row = _load(conn, caller, dashboard_id, "delete")
         _check_version(row, if_match)
-        repository.delete(conn, caller.account_id, dashboard_id)
+        repository.delete(conn, caller.account_id, dashboard_id, row.version)
 
 
 def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -> dict[str, Any]:
@@ -734,8 +738,8 @@ def save_items(
     dashboard_id: str,
     body: DashboardItemIn | list[DashboardItemIn],
     if_match: int | None,
-) -> None:
-    """One item upserted by id, or a list replacing the board's whole layout."""
+) -> int:
+    """One item upserted by id, or a list replacing the board's whole layout; the new version."""
     now = now_iso()
     with db.write() as conn:
         row = _load(conn, caller, dashboard_id, "update")
@@ -765,7 +769,8 @@ def save_items(
                     previous=previous,
                 ),
             )
-        repository.update(conn, caller.account_id, dashboard_id, {"date_updated": now})
+        repository.update(conn, caller.account_id, dashboard_id, {"date_updated": now}, row.version)
+        return int(row.version) + 1
 
 
 def reports(db: Database, caller: Caller) -> list[dict[str, str]]:

@@ -10,12 +10,12 @@ plain negations.
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from insightboards.access import ACTION_BITS
+from insightboards.clock import normalize_timestamp
 from insightboards.errors import BadRequest
 from insightboards.query import regex
 from insightboards.query.fields import (
@@ -77,16 +77,7 @@ def _normalize_date(value: Any) -> str | None:
     """An ISO 8601 timestamp (or `{"$date": ...}`) in the stored form; None if it is not one."""
     if isinstance(value, dict) and set(value) == {"$date"}:
         value = value["$date"]
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+    return normalize_timestamp(value) if isinstance(value, str) else None
 
 
 def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
