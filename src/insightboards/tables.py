@@ -77,6 +77,9 @@ api_tokens = sa.Table(
     sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
 )
 
+# The columns the read rule (access.py) looks at, besides id.
+READ_RULE_COLUMNS = ("inherits", "owner_grant", "owner_deny", "created_by_id")
+
 dashboards = sa.Table(
     "dashboards",
     metadata,
@@ -100,11 +103,17 @@ dashboards = sa.Table(
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("parameters", sa.JSON, nullable=False),
     sa.UniqueConstraint("account_id", "tag"),
-    sa.Index(None, "account_id", "name"),
-    sa.Index(None, "account_id", "created_by_id"),
-    sa.Index(None, "account_id", "date_created"),
-    sa.Index(None, "account_id", "date_updated"),
-    sa.Index(None, "account_id", "archived", "is_report"),
+    # Each index orders by its field, then id (the tie-breaker of every sort), and carries the
+    # columns of the read rule, so lists and counts are answered from the index alone.
+    sa.Index("ix_dashboards_name", "account_id", "name", "id", *READ_RULE_COLUMNS),
+    sa.Index(
+        "ix_dashboards_created_by_id", "account_id", "created_by_id", "id", *READ_RULE_COLUMNS[:-1]
+    ),
+    sa.Index("ix_dashboards_date_created", "account_id", "date_created", "id", *READ_RULE_COLUMNS),
+    sa.Index("ix_dashboards_date_updated", "account_id", "date_updated", "id", *READ_RULE_COLUMNS),
+    sa.Index(
+        "ix_dashboards_archived", "account_id", "archived", "is_report", "id", *READ_RULE_COLUMNS
+    ),
 )
 
 dashboard_items = sa.Table(
@@ -135,7 +144,7 @@ dashboard_items = sa.Table(
         ["dashboards.account_id", "dashboards.id"],
         ondelete="CASCADE",
     ),
-    sa.Index(None, "account_id", "insight_id"),
+    sa.Index("ix_dashboard_items_insight", "account_id", "insight_id", "dashboard_id"),
 )
 
 dashboard_labels = sa.Table(
@@ -175,7 +184,13 @@ dashboard_grants = sa.Table(
         ["dashboards.account_id", "dashboards.id"],
         ondelete="CASCADE",
     ),
-    sa.Index(None, "account_id", "principal_kind", "principal_id"),
+    sa.Index(
+        "ix_dashboard_grants_principal",
+        "account_id",
+        "principal_kind",
+        "principal_id",
+        "dashboard_id",
+    ),
 )
 
 # A result row of any shape (rows are read by column name).

@@ -1,5 +1,8 @@
 """The ASGI application."""
 
+import asyncio
+import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +18,7 @@ from insightboards.config import Settings, get_settings
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
 
+logger = logging.getLogger(__name__)
 API_PREFIXES = ("/results/api/v1", "/results/api/v2")
 
 
@@ -24,9 +28,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.database = Database(settings.database_url)
+        database = Database(settings.database_url)
+        app.state.database = database
+        maintenance = asyncio.create_task(_refresh_statistics_periodically(database))
+        # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
+        # process: moved out of the collector's view, full collections stop scanning it,
+        # which removes pauses of tens of milliseconds from the latency tail.
+        gc.collect()
+        gc.freeze()
         yield
-        app.state.database.dispose()
+        maintenance.cancel()
+        database.dispose()
 
     app = FastAPI(
         title="Insightboards",
@@ -41,6 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _describe_errors_as_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+STATISTICS_INTERVAL_SECONDS = 600
+
+
+async def _refresh_statistics_periodically(database: Database) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(database.refresh_statistics)
+        except Exception:  # a busy database must not stop the server; try again later
+            logger.exception("refreshing planner statistics failed")
+        await asyncio.sleep(STATISTICS_INTERVAL_SECONDS)
 
 
 def _describe_errors_as_problems(app: FastAPI) -> None:

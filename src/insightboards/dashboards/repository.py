@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
 
 from insightboards.access import allowed_predicate
 from insightboards.tables import (
@@ -227,11 +228,20 @@ def list_page(
     rows = conn.execute(
         sa.select(dashboards)
         .where(*conditions)
-        .order_by(*order_by, dashboards.c.id)
+        .order_by(*order_by, _tie_breaker(order_by))
         .offset(skip)
         .limit(take)
     ).all()
     return list(rows), total
+
+
+def _tie_breaker(order_by: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    """Ties are broken by id, in the direction of the last sort key: every index ends in id,
+    so the index then yields the rows already in order."""
+    last = order_by[-1] if order_by else None
+    if isinstance(last, sa.UnaryExpression) and last.modifier is operators.desc_op:
+        return dashboards.c.id.desc()
+    return dashboards.c.id.asc()
 
 
 def reports(conn: sa.Connection, account_id: str, readable: sa.ColumnElement[bool]) -> list[Row]:

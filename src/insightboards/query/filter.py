@@ -27,6 +27,7 @@ from insightboards.query.fields import (
     QueryContext,
     Scalar,
 )
+from insightboards.tables import dashboards
 
 MAX_DEPTH = 10
 MAX_NODES = 500
@@ -296,7 +297,13 @@ class _Compiler:
                 return self.actions_regex(column, pattern, options)
             if kind is not Kind.STRING:
                 return FALSE
-            return sa.and_(not_null, self.regex_match(column, pattern, options))
+            match = self.regex_match(column, pattern, options)
+            prefix, whole = regex.literal_prefix(pattern, options)
+            if prefix and is_column:
+                # An anchored literal prefix is an index range; alone, it is the whole test.
+                in_range = sa.and_(column >= prefix, column < regex.next_string(prefix))
+                return in_range if whole else sa.and_(in_range, match)
+            return sa.and_(not_null, match)
         if op == "$not":
             if isinstance(operand, dict) and operand and all(k.startswith("$") for k in operand):
                 inner = self.operators(path, operand)
@@ -396,9 +403,15 @@ class _Compiler:
         return sa.and_(TRUE, *conditions)
 
     def element_exists(self, array: ArrayOfObjects, condition: Condition) -> Condition:
-        return (
-            sa.exists().where(*array.rows_of_dashboard(), condition).correlate_except(array.table)
+        """Boards with an element meeting `condition`, as `id IN (...)`: the element table's
+        index then finds the boards, instead of one probe per board."""
+        elements = array.table
+        query = sa.select(elements.c.dashboard_id).where(
+            elements.c.account_id == self.context.caller.account_id, condition
         )
+        if array.selects is not None:
+            query = query.where(array.selects)
+        return dashboards.c.id.in_(query)
 
     def elem_match(self, path: str, array: ArrayOfObjects, operand: Any, depth: int) -> Condition:
         if not isinstance(operand, dict) or not operand:

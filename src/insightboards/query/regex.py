@@ -70,3 +70,33 @@ def sqlite_regexp(pattern: str | None, value: Any) -> bool:
     if pattern is None or not isinstance(value, str):
         return False
     return _compiled(pattern).search(value) is not None
+
+
+_META = frozenset(".^$*+?()[]{}|\\")
+_QUANTIFIERS = frozenset("*?{")
+
+
+def literal_prefix(pattern: str, options: str) -> tuple[str, bool]:
+    """The literal text every match must start with, for `^literal...` patterns, and whether
+    the pattern is nothing more than that (so a range test alone decides it).
+
+    Only for case-sensitive, single-line patterns without alternation: otherwise `^`,
+    letters or `|` mean more than the literal text.
+    """
+    if not pattern.startswith("^") or "i" in options or "m" in options or "|" in pattern:
+        return "", False
+    body = pattern[1:]
+    end = 0
+    while end < len(body) and body[end] not in _META:
+        end += 1
+    prefix = body[:end]
+    if end < len(body) and body[end] in _QUANTIFIERS:
+        prefix = prefix[:-1]  # `^abc*` does not need its `c`
+    if prefix.endswith(chr(0x10FFFF)):
+        return "", False
+    return prefix, prefix == body
+
+
+def next_string(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)

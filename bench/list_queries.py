@@ -1,0 +1,139 @@
+"""List-query latency at 1k, 10k and 100k dashboards (SQLite by default, or --database-url).
+
+Seeds dashboards (with items and labels) straight into the database in bulk, starts
+`insightboards serve` on it, and times typical list queries over HTTP from one client:
+by label, by name regex, by owner, and a sorted page 50 deep. Prints p50/p99 in ms.
+
+    .venv/bin/python bench/list_queries.py                       # 1k, 10k, 100k on SQLite
+    .venv/bin/python bench/list_queries.py --sizes 1000 10000 --requests 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.e2e.harness import start_server
+
+from insightboards.access import ALL_BITS
+from insightboards.accounts import service as accounts
+from insightboards.database import Database, upgrade_schema
+from insightboards.ids import new_id
+from insightboards.tables import dashboard_items, dashboard_labels, dashboards
+
+PREFIXES = ["Sales", "Marketing", "OKR", "Engineering", "Support", "Finance", "People", "Ops"]
+LABELS = [f"label{n}" for n in range(48)] + ["okr", "kpi"]
+QUERIES: dict[str, dict[str, Any]] = {
+    "by label": {"filter": '{"tags.name": "okr"}', "take": 50, "sort": "-dateCreated"},
+    "by name regex": {"filter": '{name: {$regex: "^OKR"}}', "take": 50},
+    "by owner": {"filter": "{createdById: OWNER}", "take": 50, "sort": "-dateUpdated"},
+    "page 50, by name": {"sort": "name", "skip": 49 * 50, "take": 50},
+}
+
+
+def seed(database: Database, account: str, owners: list[str], start: int, stop: int) -> None:
+    rng = random.Random(start)
+    for batch_start in range(start, stop, 5000):
+        boards, items, labels = [], [], []
+        for n in range(batch_start, min(stop, batch_start + 5000)):
+            board_id = new_id()
+            stamp = f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:00:{n % 60:02d}.000Z"
+            boards.append({
+                "account_id": account, "id": board_id, "tag": f"b{n}", "is_report": False,
+                "name": f"{rng.choice(PREFIXES)} board {n}", "archived": n % 10 == 0,
+                "layout": None, "created_by_id": rng.choice(owners), "date_created": stamp,
+                "date_updated": stamp, "version": 1, "source_application": None,
+                "source_id": None, "inherits": True, "owner_grant": ALL_BITS, "owner_deny": 0,
+                "settings": [], "parameters": [],
+            })  # fmt: skip
+            for position in range(3):
+                items.append({
+                    "account_id": account, "dashboard_id": board_id, "id": new_id(),
+                    "position": position, "kind": "insight", "row": position, "col": 0,
+                    "size_x": 2, "size_y": 1, "insight_id": f"insight{rng.randrange(500)}",
+                    "insight_name": "Revenue", "header": None, "sub_header": None,
+                    "details": {}, "created_by_id": None, "modified_by_id": None,
+                    "date_created": stamp, "date_updated": stamp,
+                })  # fmt: skip
+            for position, name in enumerate(rng.sample(LABELS, rng.randint(1, 3))):
+                labels.append({
+                    "account_id": account, "dashboard_id": board_id, "position": position,
+                    "label_id": name, "name": name, "title": name.upper(), "is_active": True,
+                    "created_by": None, "date_created": stamp, "children": [],
+                })  # fmt: skip
+        with database.write() as conn:
+            conn.execute(dashboards.insert(), boards)
+            conn.execute(dashboard_items.insert(), items)
+            conn.execute(dashboard_labels.insert(), labels)
+
+
+def percentile(timings: list[float], share: float) -> float:
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as directory:
+        url = args.database_url or f"sqlite:///{directory}/bench.db"
+        upgrade_schema(url)
+        database = Database(url)
+        account = accounts.create_account(database, "Bench")
+        owners = [
+            accounts.create_user(database, account, f"u{n}@bench.example", None, "member")
+            for n in range(20)
+        ]
+        caller = accounts.create_user(database, account, "admin@bench.example", None, "admin")
+        token = accounts.create_token(database, account, caller)
+        seeded = 0
+        print(f"database: {url.split(':')[0]}; {args.requests} requests per query, one client")
+        print(f"{'dashboards':>10}  {'query':<18} {'p50 ms':>8} {'p99 ms':>8} {'matches':>8}")
+        for size in sorted(args.sizes):
+            seed(database, account, owners, seeded, size)
+            seeded = size
+            server = start_server(url, Path(directory) / "server.log", {"INSIGHTBOARDS_DEMO": "0"})
+            try:
+                with httpx.Client(
+                    base_url=f"{server.base_url}/results/api/v2",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=60,
+                ) as client:
+                    for label, params in QUERIES.items():
+                        params = {
+                            k: str(v).replace("OWNER", f'"{owners[0]}"') for k, v in params.items()
+                        }
+                        client.get("/dashboards", params=params)  # warm up
+                        timings, total = [], 0
+                        for _ in range(args.requests):
+                            began = time.perf_counter()
+                            response = client.get("/dashboards", params=params)
+                            timings.append((time.perf_counter() - began) * 1000)
+                            assert response.status_code == 200, response.text
+                            total = response.json()["totalCount"]
+                        print(
+                            f"{size:>10}  {label:<18} {statistics.median(timings):8.2f}"
+                            f" {percentile(timings, 0.99):8.2f} {total:>8}",
+                            flush=True,
+                        )
+            finally:
+                server.stop()
+        database.dispose()
+
+
+if __name__ == "__main__":
+    main()
