@@ -19,6 +19,12 @@ from insightboards.query.regex import sqlite_regexp
 _WRITE = "insightboards_write"
 
 
+class QueryTimeout(Exception):
+    def __init__(self, limit_ms: int) -> None:
+        super().__init__(f"query cancelled after {limit_ms} ms")
+        self.limit_ms = limit_ms
+
+
 def normalize_url(url: str) -> str:
     """Map `postgresql://` to the psycopg 3 driver; leave every other URL alone."""
     parsed = make_url(url)
@@ -68,9 +74,18 @@ class Database:
         self.dialect = self.engine.dialect.name
 
     @contextmanager
-    def read(self) -> Iterator[sa.Connection]:
+    def read(self, time_limit_ms: int | None = None) -> Iterator[sa.Connection]:
+        """A read transaction; on PostgreSQL, statements past `time_limit_ms` are cancelled
+        (QueryTimeout). SQLite needs no limit: its filters run in linear time (RE2)."""
         with self.engine.connect() as connection, connection.begin():
-            yield connection
+            if time_limit_ms is not None and self.dialect == "postgresql":
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(time_limit_ms)}")
+            try:
+                yield connection
+            except sa.exc.OperationalError as error:
+                if type(error.orig).__name__ == "QueryCanceled":
+                    raise QueryTimeout(time_limit_ms or 0) from error
+                raise
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
@@ -80,15 +95,15 @@ class Database:
                 yield connection
 
     def refresh_statistics(self) -> None:
-        """Let SQLite's planner know the tables' shapes (PostgreSQL's autovacuum does this).
+        """Let the query planner know the tables' shapes (run at start and every few minutes).
 
         Without statistics SQLite may scan every board to test a label filter, instead of
-        starting from the label index; a sampled ANALYZE takes milliseconds.
+        starting from the label index; a sampled ANALYZE takes milliseconds. PostgreSQL's
+        autovacuum does this too, but only after enough changes.
         """
-        if self.dialect != "sqlite":
-            return
         with self.write() as connection:
-            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            if self.dialect == "sqlite":
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             connection.exec_driver_sql("ANALYZE")
 
     def dispose(self) -> None:

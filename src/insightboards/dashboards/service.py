@@ -26,7 +26,7 @@ from insightboards.dashboards.schemas import (
     LabelIn,
     ListQuery,
 )
-from insightboards.database import Database
+from insightboards.database import Database, QueryTimeout
 from insightboards.errors import (
     BadRequest,
     Conflict,
@@ -45,6 +45,7 @@ from insightboards.tables import AnyRow
 Row = AnyRow
 
 DEFAULT_TAKE = 100
+LIST_TIME_LIMIT_MS = 1000
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
 BUILTIN_REPORTS = (("Performance", "performance-report"), ("Process", "process-report"))
 
@@ -551,16 +552,21 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
     skip = query.skip or 0
     take = query.take if query.take is not None else DEFAULT_TAKE
     projection = projection_module.parse_fields(query.fields) if query.fields else None
-    with db.read() as conn:
-        rows, total = repository.list_page(
-            conn,
-            caller.account_id,
-            where=conditions,
-            order_by=_order_by(query.sort, context),
-            skip=skip,
-            take=take,
-        )
-        items = _present_many(conn, caller, rows)
+    try:
+        with db.read(time_limit_ms=LIST_TIME_LIMIT_MS) as conn:
+            rows, total = repository.list_page(
+                conn,
+                caller.account_id,
+                where=conditions,
+                order_by=_order_by(query.sort, context),
+                skip=skip,
+                take=take,
+            )
+            items = _present_many(conn, caller, rows)
+    except QueryTimeout:
+        raise BadRequest(
+            f"The query took longer than {LIST_TIME_LIMIT_MS} ms; narrow the filter."
+        ) from None
     if projection is not None:
         items = [projection_module.apply(i, projection, always=("id", "accountId")) for i in items]
     return {"items": items, "count": len(items), "totalCount": total}

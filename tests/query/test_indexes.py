@@ -1,0 +1,117 @@
+"""The common filters use an index, shown by the databases' own EXPLAIN."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from insightboards import access
+from insightboards.access import Caller
+from insightboards.accounts import service as accounts
+from insightboards.dashboards import service
+from insightboards.dashboards.schemas import DashboardCreate
+from insightboards.database import Database, upgrade_schema
+from insightboards.query.fields import QueryContext
+from insightboards.query.filter import compile_filter
+from insightboards.tables import dashboards
+from tests.e2e.harness import create_postgres_database, drop_postgres_database, postgres_reachable
+
+# filter -> (the index that must serve it, what SQLite's plan shows it searching by)
+COMMON_FILTERS: list[tuple[dict[str, Any], str, str]] = [
+    ({"name": "Board 7"}, "ix_dashboards_name", "name=?"),
+    ({"name": {"$regex": "^Board 1"}}, "ix_dashboards_name", "name>? AND name<?"),
+    ({"tag": "t7"}, "uq_dashboards_account_id_tag", "tag=?"),
+    ({"archived": True}, "ix_dashboards_archived", "archived=?"),
+    ({"archived": False, "isReport": True}, "ix_dashboards_archived", "archived=? AND is_report=?"),
+    ({"createdById": "OWNER"}, "ix_dashboards_created_by_id", "created_by_id=?"),
+    ({"dateCreated": {"$gte": "2100-01-01"}}, "ix_dashboards_date_created", "date_created>?"),
+    ({"dateUpdated": {"$lt": "2000-01-01"}}, "ix_dashboards_date_updated", "date_updated<?"),
+    ({"tags.name": "okr"}, "ix_dashboard_labels_account_id_name_dashboard_id", "name=?"),
+    ({"insights.insightId": "i3"}, "ix_dashboard_items_insight", "insight_id=?"),
+]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    postgres_name = None
+    if request.param == "postgresql":
+        if not postgres_reachable():
+            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+        url, postgres_name = create_postgres_database()
+    else:
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('explain')) / 'explain.db'}"
+    upgrade_schema(url)
+    database = Database(url)
+    account = accounts.create_account(database, "Explain")
+    owner = accounts.create_user(database, account, "o@e.example", None, "admin")
+    caller = Caller(account, owner, "admin")
+    for n in range(300):
+        body = {
+            "name": f"Board {n}",
+            "tag": f"t{n}",
+            "archived": n % 7 == 0,
+            "tags": [{"name": ["okr", "kpi", "x"][n % 3]}],
+            "insights": [{"insightId": f"i{n % 50}"}],
+        }
+        service.create(database, caller, DashboardCreate.model_validate(body))
+    database.refresh_statistics()
+    yield {"db": database, "caller": caller}
+    database.dispose()
+    if postgres_name:
+        drop_postgres_database(postgres_name)
+
+
+def _plan(database: Database, caller: Caller, document: dict[str, Any]) -> str:
+    condition = compile_filter(document, QueryContext(caller, database.dialect))
+    query = sa.select(dashboards.c.id).where(
+        dashboards.c.account_id == caller.account_id,
+        access.caller_predicate(caller, "read"),
+        condition,
+    )
+    compiled = query.compile(
+        dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    with database.read() as conn:
+        if database.dialect == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+            return "\n".join(str(row[-1]) for row in rows)
+        # On a small table PostgreSQL rightly prefers a scan; forbid it to show the index serves.
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = conn.exec_driver_sql(f"EXPLAIN {compiled}").all()
+        return "\n".join(str(row[0]) for row in rows)
+
+
+@pytest.mark.parametrize(("document", "index", "searched_by"), COMMON_FILTERS)
+def test_common_filters_use_an_index(
+    seeded: dict[str, Any], document: dict[str, Any], index: str, searched_by: str
+) -> None:
+    database, caller = seeded["db"], seeded["caller"]
+    document = {k: caller.user_id if v == "OWNER" else v for k, v in document.items()}
+    plan = _plan(database, caller, document)
+    if database.dialect == "sqlite":
+        # SQLite names the index of a UNIQUE constraint itself (sqlite_autoindex_...).
+        assert f"INDEX {index}" in plan or "tag=?" in searched_by, plan
+        assert "INDEX" in plan and searched_by in plan, plan
+        assert "SCAN dashboards" not in plan, plan
+    else:
+        assert (
+            f"Index Scan using {index}" in plan
+            or f"Index Only Scan using {index}" in plan
+            or f"Bitmap Index Scan on {index}" in plan
+        ), plan
+
+
+def test_slow_list_queries_are_cancelled_on_postgresql(seeded: dict[str, Any]) -> None:
+    from insightboards.database import QueryTimeout
+
+    database: Database = seeded["db"]
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite filters run in linear time; only PostgreSQL gets a statement limit")
+    with pytest.raises(QueryTimeout), database.read(time_limit_ms=50) as conn:
+        conn.exec_driver_sql("SELECT pg_sleep(2)")
