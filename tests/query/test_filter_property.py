@@ -8,6 +8,7 @@ documents.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,20 @@ insights = st.fixed_dictionaries(
         "insightId": st.sampled_from(INSIGHT_IDS),
         "row": st.integers(0, 4),
         "sizeX": st.integers(1, 3),
+        "insightTitle": st.sampled_from([None, "Revenue", "okr"]),
     }
+)
+settings_lists = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["session", "team"]), "value": st.sampled_from([None, "Q2", "a"])}
+    ),
+    max_size=2,
+)
+parameters_lists = st.lists(
+    st.fixed_dictionaries(
+        {"key": st.sampled_from(["k1", "k2"]), "title": st.sampled_from([None, "T"])}
+    ),
+    max_size=2,
 )
 headers = st.fixed_dictionaries({"header": st.sampled_from(HEADERS), "row": st.integers(0, 4)})
 grants = st.lists(
@@ -94,6 +108,8 @@ boards = st.lists(
             "tags": st.lists(labels, max_size=3),
             "insights": st.lists(insights, max_size=3),
             "sectionHeaders": st.lists(headers, max_size=2),
+            "settings": settings_lists,
+            "parameters": parameters_lists,
             "access": st.fixed_dictionaries({"inherits": st.booleans(), "permissions": grants}),
             "by_member": st.booleans(),
         }
@@ -106,6 +122,8 @@ ANY_VALUE = st.sampled_from([None, 0, 1, 2.5, True, False, "a", "okr", "", "2020
 STRING_PATHS = [
     "name", "tag", "layout", "createdById", "tags.name", "tags.title", "insights.insightId",
     "sectionHeaders.sectionHeader.header", "source.sourceApplication", "id",
+    "settings.name", "settings.value", "parameters.key", "parameters.title",
+    "insights.insightTitle",
 ]  # fmt: skip
 NUMBER_PATHS = [
     "version", "insightsCount", "sectionHeadersCount", "insights.row", "insights.sizeX",
@@ -114,7 +132,9 @@ NUMBER_PATHS = [
 BOOL_PATHS = ["archived", "isReport", "readOnly", "access.inherits", "tags.isActive"]
 DATE_PATHS = ["dateCreated", "dateUpdated"]
 ACTION_PATHS = ["currentUserAllowedActions", "access.permissions.grant.general"]
-ARRAY_PATHS = ["tags", "insights", "sectionHeaders", "access.permissions"]
+ARRAY_PATHS = [
+    "tags", "insights", "sectionHeaders", "access.permissions", "settings", "parameters",
+]  # fmt: skip
 
 
 def values_for(path: str) -> st.SearchStrategy[Any]:
@@ -180,6 +200,8 @@ ELEMENT_FIELDS = {
         "principalKind": "name",
         "grant.general": "access.permissions.grant.general",
     },
+    "settings": {"name": "settings.name", "value": "settings.value"},
+    "parameters": {"key": "parameters.key", "title": "parameters.title"},
 }
 
 
@@ -242,7 +264,7 @@ def _load(world: dict[str, Any], generated: list[dict[str, Any]]) -> None:
 
 
 @settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("INSIGHTBOARDS_PROPERTY_EXAMPLES", "150")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

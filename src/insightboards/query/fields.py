@@ -52,25 +52,113 @@ class Scalar:
 @dataclass(frozen=True)
 class ElementField:
     kind: Kind
-    column: sa.ColumnElement[Any]
+    # A column of the element table, or a key of a JSON object (JSON-backed fields).
+    column: sa.ColumnElement[Any] | None = None
     nullable: bool = False
+    json_key: str | None = None
+
+
+def json_text(document: sa.ColumnElement[Any], key: str, dialect: str) -> sa.ColumnElement[Any]:
+    """The value under `key` of a JSON object, as SQL text (NULL when absent or null)."""
+    if dialect == "postgresql":
+        return document.op("->>")(key)
+    return sa.func.json_extract(document, f'$."{key}"')
+
+
+class ElementScope:
+    """The elements of one array, within one condition: their fields, and `any element`."""
+
+    def column(self, field: ElementField) -> sa.ColumnElement[Any]:
+        raise NotImplementedError
+
+    def exists(self, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        raise NotImplementedError
+
+    def count(self) -> sa.ColumnElement[Any]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class ArrayOfObjects:
+    """An array kept as rows of a child table."""
+
     table: sa.Table
     fields: dict[str, ElementField]
     # Which rows of the table belong to this array (items hold insights and section headers).
     selects: sa.ColumnElement[bool] | None = None
 
-    def rows_of_dashboard(self) -> list[sa.ColumnElement[bool]]:
-        conditions = [
-            self.table.c.account_id == d.c.account_id,
-            self.table.c.dashboard_id == d.c.id,
-        ]
-        if self.selects is not None:
-            conditions.append(self.selects)
-        return conditions
+    def scope(self, context: QueryContext) -> ElementScope:
+        return _TableScope(self, context)
+
+
+class _TableScope(ElementScope):
+    def __init__(self, array: ArrayOfObjects, context: QueryContext) -> None:
+        self.array = array
+        self.context = context
+
+    def column(self, field: ElementField) -> sa.ColumnElement[Any]:
+        if field.json_key is not None:
+            return json_text(self.array.table.c.details, field.json_key, self.context.dialect)
+        assert field.column is not None
+        return field.column
+
+    def _own_rows(self) -> list[sa.ColumnElement[bool]]:
+        if self.array.selects is None:
+            return []
+        return [self.array.selects]
+
+    def exists(self, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        """As `id IN (...)`: the element table's index then finds the boards, instead of one
+        probe per board."""
+        table = self.array.table
+        query = sa.select(table.c.dashboard_id).where(
+            table.c.account_id == self.context.caller.account_id, condition, *self._own_rows()
+        )
+        return d.c.id.in_(query)
+
+    def count(self) -> sa.ColumnElement[Any]:
+        table = self.array.table
+        return (
+            sa.select(sa.func.count())
+            .where(
+                table.c.account_id == d.c.account_id,
+                table.c.dashboard_id == d.c.id,
+                *self._own_rows(),
+            )
+            .correlate_except(table)
+            .scalar_subquery()
+        )
+
+
+@dataclass(frozen=True)
+class JsonArrayOfObjects:
+    """An array of objects kept as JSON in a column of `dashboards` (settings, parameters)."""
+
+    column: sa.ColumnElement[Any]
+    fields: dict[str, ElementField]
+
+    def scope(self, context: QueryContext) -> ElementScope:
+        return _JsonScope(self, context)
+
+
+class _JsonScope(ElementScope):
+    def __init__(self, array: JsonArrayOfObjects, context: QueryContext) -> None:
+        self.array = array
+        self.dialect = context.dialect
+        function = (
+            sa.func.json_array_elements if self.dialect == "postgresql" else sa.func.json_each
+        )
+        self.elements = function(array.column).table_valued("value").alias()
+
+    def column(self, field: ElementField) -> sa.ColumnElement[Any]:
+        assert field.json_key is not None
+        return json_text(self.elements.c.value, field.json_key, self.dialect)
+
+    def exists(self, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        return sa.exists().select_from(self.elements).where(condition)
+
+    def count(self) -> sa.ColumnElement[Any]:
+        return sa.func.json_array_length(self.array.column)
 
 
 def _column(column: sa.ColumnElement[Any]) -> Expression:
@@ -169,6 +257,7 @@ ARRAYS: dict[str, ArrayOfObjects] = {
             **_item_grid,
             "insightId": ElementField(Kind.STRING, _items.c.insight_id, nullable=True),
             "insightName": ElementField(Kind.STRING, _items.c.insight_name, nullable=True),
+            "insightTitle": ElementField(Kind.STRING, nullable=True, json_key="insightTitle"),
         },
         selects=_items.c.kind == "insight",
     ),
@@ -193,13 +282,38 @@ ARRAYS: dict[str, ArrayOfObjects] = {
     ),
 }
 
+
+def _json_strings(*keys: str) -> dict[str, ElementField]:
+    return {key: ElementField(Kind.STRING, nullable=True, json_key=key) for key in keys}
+
+
+JSON_ARRAYS: dict[str, JsonArrayOfObjects] = {
+    "settings": JsonArrayOfObjects(
+        d.c.settings, _json_strings("name", "value", "valueDisplayName")
+    ),
+    "parameters": JsonArrayOfObjects(
+        d.c.parameters,
+        _json_strings(
+            "id",
+            "key",
+            "title",
+            "defaultValue",
+            "entityName",
+            "entityTitleField",
+            "entityValueField",
+            "selectorType",
+        ),
+    ),
+}
+ANY_ARRAY: dict[str, ArrayOfObjects | JsonArrayOfObjects] = {**ARRAYS, **JSON_ARRAYS}
+
 # Fields a list may be sorted by.
 SORTABLE = {name: spec for name, spec in SCALARS.items() if spec.kind is not Kind.ACTIONS}
 
 
 def known_paths() -> list[str]:
     paths = list(SCALARS)
-    for array_name, array in ARRAYS.items():
+    for array_name, array in ANY_ARRAY.items():
         paths.append(array_name)
         paths.extend(f"{array_name}.{sub}" for sub in array.fields)
     return sorted(paths)

@@ -19,15 +19,15 @@ from insightboards.clock import normalize_timestamp
 from insightboards.errors import BadRequest
 from insightboards.query import regex
 from insightboards.query.fields import (
-    ARRAYS,
+    ANY_ARRAY,
     SCALARS,
     ArrayOfObjects,
     ElementField,
+    JsonArrayOfObjects,
     Kind,
     QueryContext,
     Scalar,
 )
-from insightboards.tables import dashboards
 
 MAX_DEPTH = 10
 MAX_NODES = 500
@@ -45,6 +45,7 @@ _STRING_COMPARE: dict[str, Callable[[str, str], bool]] = {
     "$lt": lambda a, b: a < b,
     "$lte": lambda a, b: a <= b,
 }
+Array = ArrayOfObjects | JsonArrayOfObjects
 TRUE: sa.ColumnElement[bool] = sa.true()
 FALSE: sa.ColumnElement[bool] = sa.false()
 Condition = sa.ColumnElement[bool]
@@ -190,9 +191,9 @@ class _Compiler:
     def path(self, path: str, value: Any, depth: int) -> Condition:
         if path in SCALARS:
             return self.on_scalar(path, SCALARS[path], value, depth)
-        if path in ARRAYS:
-            return self.on_array(path, ARRAYS[path], value, depth)
-        for array_name, array in ARRAYS.items():
+        if path in ANY_ARRAY:
+            return self.on_array(path, ANY_ARRAY[path], value, depth)
+        for array_name, array in ANY_ARRAY.items():
             if path.startswith(array_name + "."):
                 sub = path[len(array_name) + 1 :]
                 if sub in array.fields:
@@ -361,19 +362,13 @@ class _Compiler:
 
     # arrays of objects
 
-    def on_array(self, path: str, array: ArrayOfObjects, value: Any, depth: int) -> Condition:
+    def on_array(self, path: str, array: Array, value: Any, depth: int) -> Condition:
         ops = self.operators(path, value)
         conditions = []
         for op, operand in ops.items():
             self.budget.spend(depth)
             if op == "$size":
-                count = (
-                    sa.select(sa.func.count())
-                    .where(*array.rows_of_dashboard())
-                    .correlate_except(array.table)
-                    .scalar_subquery()
-                )
-                conditions.append(count == self.check_size(operand))
+                conditions.append(array.scope(self.context).count() == self.check_size(operand))
             elif op == "$exists":
                 conditions.append(TRUE if operand else FALSE)
             elif op == "$elemMatch":
@@ -388,7 +383,7 @@ class _Compiler:
                     self.elem_match(path, array, v["$elemMatch"], depth + 1) for v in values
                 )
             elif op in ("$eq", "$ne") and operand == []:
-                empty = sa.not_(self.element_exists(array, TRUE))
+                empty = sa.not_(array.scope(self.context).exists(TRUE))
                 conditions.append(empty if op == "$eq" else sa.not_(empty))
             elif op in ("$eq", "$in", *_COMPARISONS):
                 if isinstance(operand, (dict, list)):
@@ -402,20 +397,11 @@ class _Compiler:
                 raise BadRequest(f"filter: {op} is not supported on '{path}'")
         return sa.and_(TRUE, *conditions)
 
-    def element_exists(self, array: ArrayOfObjects, condition: Condition) -> Condition:
-        """Boards with an element meeting `condition`, as `id IN (...)`: the element table's
-        index then finds the boards, instead of one probe per board."""
-        elements = array.table
-        query = sa.select(elements.c.dashboard_id).where(
-            elements.c.account_id == self.context.caller.account_id, condition
-        )
-        if array.selects is not None:
-            query = query.where(array.selects)
-        return dashboards.c.id.in_(query)
-
-    def elem_match(self, path: str, array: ArrayOfObjects, operand: Any, depth: int) -> Condition:
+    def elem_match(self, path: str, array: Array, operand: Any, depth: int) -> Condition:
         if not isinstance(operand, dict) or not operand:
             raise BadRequest(f"filter: $elemMatch on '{path}' takes a non-empty object")
+
+        scope = array.scope(self.context)
 
         def element_condition(sub: str, value: Any, inner_depth: int) -> Condition:
             field = array.fields.get(sub)
@@ -425,17 +411,17 @@ class _Compiler:
             return sa.and_(
                 TRUE,
                 *(
-                    self.scalar_op(f"{path}.{sub}", op, v, ops, field.kind, field.column,
+                    self.scalar_op(f"{path}.{sub}", op, v, ops, field.kind, scope.column(field),
                                    field.nullable, True, None, inner_depth)
                     for op, v in ops.items()
                     if op != "$options"
                 ),
             )  # fmt: skip
 
-        return self.element_exists(array, self.document(operand, depth, element_condition))
+        return scope.exists(self.document(operand, depth, element_condition))
 
     def on_element_field(
-        self, path: str, array: ArrayOfObjects, field: ElementField, value: Any, depth: int
+        self, path: str, array: Array, field: ElementField, value: Any, depth: int
     ) -> Condition:
         """A field of the elements of an array: true when any element matches (MongoDB)."""
         ops = self.operators(path, value)
@@ -450,7 +436,7 @@ class _Compiler:
     def element_op(
         self,
         path: str,
-        array: ArrayOfObjects,
+        array: Array,
         field: ElementField,
         op: str,
         operand: Any,
@@ -458,15 +444,18 @@ class _Compiler:
         depth: int,
     ) -> Condition:
         def any_element(element_op: str, element_operand: Any) -> Condition:
+            scope = array.scope(self.context)
             condition = self.scalar_op(
                 path, element_op, element_operand, ops, field.kind,
-                field.column, field.nullable, True, None, depth + 1,
+                scope.column(field), field.nullable, True, None, depth + 1,
             )  # fmt: skip
-            return self.element_exists(array, condition)
+            return scope.exists(condition)
 
+        if op in ("$gte", "$lte") and operand is None:
+            op = "$eq"  # as in MongoDB, null is only ever equal to null
         if op == "$eq" and operand is None:
             # No element at all, or one whose field is null.
-            no_elements = sa.not_(self.element_exists(array, TRUE))
+            no_elements = sa.not_(array.scope(self.context).exists(TRUE))
             return sa.or_(no_elements, any_element("$eq", None))
         if op == "$ne":
             return sa.not_(self.element_op(path, array, field, "$eq", operand, ops, depth))
@@ -480,7 +469,7 @@ class _Compiler:
             return sa.or_(*parts)
         if op == "$exists":
             # Every element carries every field (null when unset), as the responses show.
-            exists = self.element_exists(array, TRUE)
+            exists = array.scope(self.context).exists(TRUE)
             return exists if operand else sa.not_(exists)
         if op == "$not":
             if not (isinstance(operand, dict) and operand):
@@ -494,7 +483,8 @@ class _Compiler:
             values = _as_list(op, operand)
             if field.kind is Kind.ACTIONS:
                 return any_element("$all", values)
-            return sa.and_(*(any_element("$eq", v) for v in values)) if values else FALSE
+            equal_each = (self.element_op(path, array, field, "$eq", v, ops, depth) for v in values)
+            return sa.and_(*equal_each) if values else FALSE
         if op in ("$size", "$elemMatch"):
             if field.kind is Kind.ACTIONS and op == "$size":
                 self.check_size(operand)
