@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--name", required=True)
     sub.add_argument("--member", action="append", default=[], help="a user id; repeatable")
 
+    sub = add("change-team", "add members to a team, or remove them")
+    sub.add_argument("--account", required=True)
+    sub.add_argument("--team", required=True)
+    sub.add_argument("--add", action="append", default=[], help="a user id; repeatable")
+    sub.add_argument("--remove", action="append", default=[], help="a user id; repeatable")
+
     sub = add("create-token", "create an API token for a user (shown once)")
     sub.add_argument("--account", required=True)
     sub.add_argument("--user", required=True)
@@ -105,6 +111,9 @@ def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
         return {"id": accounts.create_user(db, args.account, args.email, args.name, args.role)}
     if command == "create-team":
         return {"id": accounts.create_team(db, args.account, args.name, args.member)}
+    if command == "change-team":
+        accounts.change_team_members(db, args.account, args.team, args.add, args.remove)
+        return {"id": args.team}
     if command == "create-token":
         return {"token": accounts.create_token(db, args.account, args.user)}
     if command == "revoke-token":

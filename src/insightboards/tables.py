@@ -105,6 +105,16 @@ dashboards = sa.Table(
     sa.UniqueConstraint("account_id", "tag"),
     # Each index orders by its field, then id (the tie-breaker of every sort), and carries the
     # columns of the read rule, so lists and counts are answered from the index alone.
+    # Boards found by id (from a label, insight or grant filter) are checked against the read
+    # rule, and sorted by date, from this index alone.
+    sa.Index(
+        "ix_dashboards_read_rule",
+        "account_id",
+        "id",
+        *READ_RULE_COLUMNS,
+        "date_created",
+        "date_updated",
+    ),
     sa.Index("ix_dashboards_name", "account_id", "name", "id", *READ_RULE_COLUMNS),
     sa.Index(
         "ix_dashboards_created_by_id", "account_id", "created_by_id", "id", *READ_RULE_COLUMNS[:-1]

@@ -66,6 +66,43 @@ def insert_team(
         )
 
 
+def team_exists(conn: sa.Connection, account_id: str, team_id: str) -> bool:
+    query = sa.select(teams.c.id).where(teams.c.account_id == account_id, teams.c.id == team_id)
+    return conn.execute(query).first() is not None
+
+
+def add_team_members(
+    conn: sa.Connection, account_id: str, team_id: str, member_ids: list[str]
+) -> None:
+    present = team_members.c.user_id.in_(member_ids)
+    existing = {
+        row.user_id
+        for row in conn.execute(
+            sa.select(team_members.c.user_id).where(
+                team_members.c.account_id == account_id, team_members.c.team_id == team_id, present
+            )
+        )
+    }
+    new = [u for u in member_ids if u not in existing]
+    if new:
+        conn.execute(
+            team_members.insert(),
+            [{"account_id": account_id, "team_id": team_id, "user_id": u} for u in new],
+        )
+
+
+def remove_team_members(
+    conn: sa.Connection, account_id: str, team_id: str, member_ids: list[str]
+) -> None:
+    conn.execute(
+        team_members.delete().where(
+            team_members.c.account_id == account_id,
+            team_members.c.team_id == team_id,
+            team_members.c.user_id.in_(member_ids),
+        )
+    )
+
+
 def team_ids_of(conn: sa.Connection, account_id: str, user_id: str) -> frozenset[str]:
     rows = conn.execute(
         sa.select(team_members.c.team_id).where(

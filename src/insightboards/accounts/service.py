@@ -99,6 +99,21 @@ def create_team(db: Database, account_id: str, name: str, member_ids: list[str])
     return team_id
 
 
+def change_team_members(
+    db: Database, account_id: str, team_id: str, add: list[str], remove: list[str]
+) -> None:
+    """Add and remove members; what they may see changes with their next request."""
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        if not repository.team_exists(conn, account_id, team_id):
+            raise NotFound(f"No team {team_id} in account {account_id}.")
+        added = sorted(set(add))
+        if repository.count_users_in(conn, account_id, added) != len(added):
+            raise NotFound("Every member must be a user of the account.")
+        repository.add_team_members(conn, account_id, team_id, added)
+        repository.remove_team_members(conn, account_id, team_id, sorted(set(remove)))
+
+
 def create_token(db: Database, account_id: str, user_id: str) -> str:
     """A new API token for the user. Only its hash is stored: this is the one time it is seen."""
     token = f"ib_{account_id}_{secrets.token_urlsafe(32)}"

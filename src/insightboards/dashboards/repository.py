@@ -225,13 +225,27 @@ def list_page(
     total = conn.execute(
         sa.select(sa.func.count()).select_from(dashboards).where(*conditions)
     ).scalar_one()
-    rows = conn.execute(
-        sa.select(dashboards)
-        .where(*conditions)
-        .order_by(*order_by, _tie_breaker(order_by))
-        .offset(skip)
-        .limit(take)
-    ).all()
+    # First the page's ids, which the indexes answer without reading rows; then those rows.
+    page_ids = (
+        conn.execute(
+            sa.select(dashboards.c.id)
+            .where(*conditions)
+            .order_by(*order_by, _tie_breaker(order_by))
+            .offset(skip)
+            .limit(take)
+        )
+        .scalars()
+        .all()
+    )
+    by_id = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(dashboards).where(
+                dashboards.c.account_id == account_id, dashboards.c.id.in_(page_ids)
+            )
+        )
+    }
+    rows = [by_id[dashboard_id] for dashboard_id in page_ids]
     return list(rows), total
 
 

@@ -595,8 +595,11 @@ def update(
 ) -> dict[str, Any]:
     now = now_iso()
     sent = body.model_fields_set
+    # A PUT of `access` alone is a permissions change, which a frozen board's owner (denied
+    # `update`) may still make; anything else needs `update`.
+    needed: Action = "modifyPermissions" if sent == {"access"} else "update"
     with db.write() as conn:
-        row = _load(conn, caller, dashboard_id, "update")
+        row = _load(conn, caller, dashboard_id, needed)
         _check_version(row, if_match)
         values: dict[str, Any] = {"date_updated": now}
         for field in ("name", "archived", "layout"):
