@@ -266,3 +266,28 @@ def test_a_frozen_board_denies_its_owner(world: World) -> None:
         unfreeze = {"access": {"inherits": True, "ownerPermissions": {"deny": []}}}
         assert owner.put(f"/dashboards/{board['id']}", json=unfreeze).status_code == 200
         assert owner.delete(f"/dashboards/{board['id']}").status_code == 204
+
+
+# caller -> expected status of the account-level endpoints
+ACCOUNT_ENDPOINTS: dict[str, dict[str, int]] = {
+    "owner": dict(create=201, list=200, reports=200, usages=200),
+    "account admin": dict(create=201, list=200, reports=200, usages=200),
+    "member via team": dict(create=201, list=200, reports=200, usages=200),
+    "member without grant": dict(create=201, list=200, reports=200, usages=200),
+    "viewer": dict(create=403, list=200, reports=200, usages=200),
+    "another account's admin": dict(create=201, list=200, reports=200, usages=200),
+    "no token": dict(create=401, list=401, reports=401, usages=401),
+    "revoked token": dict(create=401, list=401, reports=401, usages=401),
+}
+
+
+@pytest.mark.parametrize("caller", list(ACCOUNT_ENDPOINTS))
+def test_account_level_endpoints(world: World, caller: str) -> None:
+    with world.client(caller) as client:
+        statuses = {
+            "create": client.post("/dashboards", json={"name": f"by {caller}"}).status_code,
+            "list": client.get("/dashboards").status_code,
+            "reports": client.get("/dashboards/reports").status_code,
+            "usages": client.get("/dashboards/tags/usages").status_code,
+        }
+    assert statuses == ACCOUNT_ENDPOINTS[caller]
