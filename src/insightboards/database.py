@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from insightboards.query.regex import sqlite_regexp
 
 _WRITE = "insightboards_write"
+_MIGRATION_LOCK = 28_661_502  # any constant shared by every Insightboards process
 
 
 class QueryTimeout(Exception):
@@ -120,6 +121,10 @@ def upgrade_schema(url: str) -> None:
     database = Database(url)
     try:
         with database.write() as connection:
+            if database.dialect == "postgresql":
+                # Processes starting together upgrade one after the other (SQLite's
+                # BEGIN IMMEDIATE already serializes them).
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     finally:
