@@ -159,6 +159,7 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        http="insightboards.api.transport:NoDelayH11Protocol",
         log_level="info",
     )
     return 0

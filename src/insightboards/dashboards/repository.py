@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
 
-from insightboards.access import allowed_predicate
+from insightboards.access import READ, allowed_predicate
 from insightboards.tables import (
     AnyRow,
     dashboard_grants,
@@ -204,8 +204,15 @@ def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> d
         .where(readers.c.account_id == dashboards.c.account_id, may_read)
         .scalar_subquery()
     )
+    everyone = (
+        sa.select(sa.func.count()).select_from(users).where(users.c.account_id == account_id)
+    ).scalar_subquery()
+    # The common case needs no per-user test: on a board that inherits the account's
+    # defaults, and whose owner is not denied reading, every user of the account reads.
+    everyone_reads = sa.and_(dashboards.c.inherits, dashboards.c.owner_deny.op("&")(READ) == 0)
+    readers_expression = sa.case((everyone_reads, everyone), else_=count)
     rows = conn.execute(
-        sa.select(dashboards.c.id, count.label("readers")).where(
+        sa.select(dashboards.c.id, readers_expression.label("readers")).where(
             dashboards.c.account_id == account_id, dashboards.c.id.in_(ids)
         )
     )
