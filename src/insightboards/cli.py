@@ -5,6 +5,7 @@ non-zero exit status.
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -129,6 +130,25 @@ def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
     raise AssertionError(command)
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus our loggers: JSON access lines on stdout."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["message"] = {"format": "%(message)s"}
+    config["handlers"]["insightboards"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "message",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["insightboards"] = {
+        "handlers": ["insightboards"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
+
+
 def _serve(args: argparse.Namespace, database_url: str) -> int:
     import uvicorn
 
@@ -161,6 +181,9 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
         workers=args.workers,
         http="insightboards.api.transport:NoDelayH11Protocol",
         log_level="info",
+        # Our own access log (api/access_log.py) replaces uvicorn's, which logs query strings.
+        access_log=False,
+        log_config=_log_config(),
     )
     return 0
 

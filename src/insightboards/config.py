@@ -13,6 +13,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # Create a demo account, user and token on first start of `serve` (empty database).
     demo: bool = True
+    # Requests a minute per user (token holder) and worker process; 0 turns the limit off.
+    rate_limit_per_minute: int = 6000
 
 
 def get_settings() -> Settings:

@@ -7,10 +7,16 @@ class InsightboardsError(Exception):
     status_code = 500
     title = "Internal Server Error"
 
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = headers
 
 
 class BadRequest(InsightboardsError):
@@ -46,6 +52,11 @@ class Conflict(InsightboardsError):
 class PreconditionFailed(InsightboardsError):
     status_code = 412
     title = "Precondition Failed"
+
+
+class TooManyRequests(InsightboardsError):
+    status_code = 429
+    title = "Too Many Requests"
 
 
 class PayloadTooLarge(InsightboardsError):

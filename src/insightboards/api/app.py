@@ -12,8 +12,10 @@ from fastapi.openapi.utils import get_openapi
 
 from insightboards import __version__
 from insightboards.api import problems
+from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.limits import BodySizeLimit
+from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(dashboards_router, prefix=prefix)
     problems.install(app)
     _describe_errors_as_problems(app)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
     return app
 
 

@@ -23,6 +23,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def get_caller(
+    request: Request,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     account_header: Annotated[
@@ -36,6 +37,8 @@ def get_caller(
     if credentials is None:
         raise Unauthorized("An `Authorization: Bearer <token>` header is required.")
     caller = accounts_service.authenticate(database, credentials.credentials)
+    request.state.account_id = caller.account_id  # for the access log
+    request.app.state.rate_limiter.spend(accounts_service.hash_token(credentials.credentials))
     if account_header is not None:
         if not is_valid_id(account_header):
             raise BadRequest("gtmhub-accountId must be 24 lowercase hex characters.")

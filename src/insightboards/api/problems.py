@@ -23,6 +23,8 @@ _TITLES = {
     412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
 }
 
@@ -82,8 +84,10 @@ def _field_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]
 def install(app: FastAPI) -> None:
     @app.exception_handler(InsightboardsError)
     async def _domain_error(_request: Request, exc: InsightboardsError) -> JSONResponse:
-        challenge = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return problem_response(exc.status_code, exc.detail, exc.errors, headers=challenge)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return problem_response(exc.status_code, exc.detail, exc.errors, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -69,7 +69,23 @@ def compile_filter(document: Any, context: QueryContext) -> Condition:
     """The SQL predicate of a filter document; BadRequest naming the first problem."""
     if not isinstance(document, dict):
         raise BadRequest("filter: must be an object")
+    _reject_nul(document)
     return _Compiler(context).document(document, depth=0)
+
+
+def _reject_nul(document: Any) -> None:
+    """No stored text holds NUL, and PostgreSQL refuses it as a parameter: a 400, early."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise BadRequest("filter: text may not contain NUL characters")
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 # --- values ------------------------------------------------------------------------------
