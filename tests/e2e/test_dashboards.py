@@ -172,8 +172,9 @@ def test_list_sort_descending_by_name(api: Api) -> None:
         api.create(name=name)
     names = [item["name"] for item in api.list(sort="-name", take=1000)["items"]]
     assert [name for name in names if name in mine] == ["sort c", "sort b", "sort a"]
-    ids = [item["id"] for item in api.list(sort="archived", take=1000)["items"]]
-    assert ids == sorted(ids), "ties are broken by id"
+    items = api.list(sort="archived", take=1000)["items"]
+    keys = [(item["archived"], item["id"]) for item in items]
+    assert keys == sorted(keys), "ordered by archived, ties broken by id"
     assert_problem(api.v2.get("/dashboards", params={"sort": "nope"}), 400)
 
 

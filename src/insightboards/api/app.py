@@ -71,6 +71,19 @@ async def _refresh_statistics_periodically(database: Database) -> None:
         await asyncio.sleep(STATISTICS_INTERVAL_SECONDS)
 
 
+def _not_null(schema: dict[str, Any]) -> None:
+    """An HTTP parameter is a string or absent, never JSON null: say so in the document."""
+    kinds = schema.get("anyOf")
+    if kinds is None:
+        return
+    kinds = [kind for kind in kinds if kind.get("type") != "null"]
+    if len(kinds) == 1:
+        del schema["anyOf"]
+        schema.update(kinds[0])
+    else:
+        schema["anyOf"] = kinds
+
+
 def _describe_errors_as_problems(app: FastAPI) -> None:
     """The OpenAPI document as the API behaves: invalid requests are 400 problem details, so
     FastAPI's generated 422 responses are dropped and a `Problem` schema is added."""
@@ -86,6 +99,8 @@ def _describe_errors_as_problems(app: FastAPI) -> None:
             for path_item in document["paths"].values():
                 for operation in path_item.values():
                     operation.get("responses", {}).pop("422", None)
+                    for parameter in operation.get("parameters", []):
+                        _not_null(parameter.get("schema", {}))
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)

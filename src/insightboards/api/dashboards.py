@@ -27,6 +27,8 @@ from insightboards.dashboards.schemas import (
 )
 from insightboards.errors import NotFound
 from insightboards.ids import is_valid_id
+from insightboards.query.fields import SORT_PATTERN
+from insightboards.query.projection import FIELDS_PATTERN
 
 _problem: dict[str, Any] = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -53,6 +55,9 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _COMMON = (400, 401, 402, 403)
+# The grammars, as patterns in the OpenAPI document; the parsers enforce the same ones.
+_FIELDS_DOC: dict[str, Any] = {"pattern": FIELDS_PATTERN}
+_SORT_DOC: dict[str, Any] = {"pattern": SORT_PATTERN}
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 DashboardId = Annotated[str, "path"]
 
@@ -85,8 +90,8 @@ def list_dashboards(
     skip: Annotated[int | None, Query(ge=0, le=MAX_SKIP)] = None,
     take: Annotated[int | None, Query(ge=0, le=MAX_TAKE)] = None,
     limit: Annotated[int | None, Query(ge=0, le=MAX_TAKE, description="Alias of take.")] = None,
-    fields: Annotated[FieldsText | None, Query()] = None,
-    sort: Annotated[LongText | None, Query()] = None,
+    fields: Annotated[FieldsText | None, Query(json_schema_extra=_FIELDS_DOC)] = None,
+    sort: Annotated[LongText | None, Query(json_schema_extra=_SORT_DOC)] = None,
     filter: Annotated[FilterText | None, Query()] = None,
     body: Annotated[ListQuery | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -124,7 +129,7 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
 def get_tag_usages(
     database: DatabaseDep,
     caller: CallerDep,
-    fields: Annotated[FieldsText | None, Query()] = None,
+    fields: Annotated[FieldsText | None, Query(json_schema_extra=_FIELDS_DOC)] = None,
 ) -> dict[str, Any]:
     return service.tag_usages(database, caller, fields)
 

@@ -31,6 +31,7 @@ def get_caller(
         Header(
             alias="gtmhub-accountId",
             description="The account the call acts in; the token's account when absent.",
+            pattern=r"^[0-9a-f]{24}$",
         ),
     ] = None,
 ) -> Caller:

@@ -22,14 +22,8 @@ from pydantic import (
 from insightboards.access import ACTIONS, Action
 from insightboards.clock import normalize_timestamp
 
-
-def _reject_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-NoNul = AfterValidator(_reject_nul)
+# No text may hold NUL: PostgreSQL refuses it, and the OpenAPI document says so.
+NoNul = Field(pattern=r"^[^\x00]*$")
 # Bounded strings: the bounds match the columns, so no database ever truncates or refuses.
 Text = Annotated[str, StringConstraints(max_length=10_000), NoNul]
 ShortText = Annotated[str, StringConstraints(max_length=500), NoNul]
@@ -333,8 +327,23 @@ class DashboardCreate(ApiModel):
 _NULLABLE_ON_UPDATE = frozenset({"layout"})
 
 
+def _only_layout_may_be_null(schema: dict[str, Any]) -> None:
+    """In the OpenAPI document, a PUT field may be left out but not sent as null."""
+    for name, field in schema.get("properties", {}).items():
+        if name in _NULLABLE_ON_UPDATE or "anyOf" not in field:
+            continue
+        kinds = [kind for kind in field["anyOf"] if kind.get("type") != "null"]
+        if len(kinds) == 1:
+            del field["anyOf"]
+            field.update(kinds[0])
+        else:
+            field["anyOf"] = kinds
+
+
 class DashboardUpdate(ApiModel):
     """A PUT body: fields present replace the stored ones, fields absent keep their value."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_only_layout_may_be_null)
 
     name: Name | None = None
     tag: DashboardTag | None = None

@@ -4,6 +4,7 @@ Each public function is one transaction. Reads check `read`; changes check the a
 need (see access.py); another account's dashboard is indistinguishable from a missing one.
 """
 
+import re
 import secrets
 import string
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ from insightboards.errors import (
 from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
 from insightboards.query import relaxed_json
-from insightboards.query.fields import SORTABLE, QueryContext
+from insightboards.query.fields import SORT_PATTERN, SORTABLE, QueryContext
 from insightboards.query.filter import compile_filter
 from insightboards.tables import AnyRow
 
@@ -520,17 +521,20 @@ def get_by_tag(db: Database, caller: Caller, tag: str) -> dict[str, Any]:
 
 
 def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
+    """`-dateCreated,name` as ORDER BY terms; the grammar is SORT_PATTERN (in the OpenAPI)."""
+    if not sort:
+        return []
     order: list[sa.ColumnElement[Any]] = []
-    for part in (sort or "").split(","):
-        key = part.strip()
-        if not key:
-            continue
-        name = key.lstrip("+-")
+    for part in sort.split(","):
+        key = part.strip(" ")
+        name = key[1:] if key[:1] in ("+", "-") else key
         spec = SORTABLE.get(name)
         if spec is None:
             raise BadRequest(f"Cannot sort by '{name}'; sortable: {', '.join(sorted(SORTABLE))}.")
         expression = spec.expression(context)
         order.append(expression.desc() if key.startswith("-") else expression.asc())
+    if not re.match(SORT_PATTERN, sort):
+        raise BadRequest("sort: expected field names separated by commas, each with + or -")
     return order
 
 

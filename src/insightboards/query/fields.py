@@ -6,6 +6,7 @@ objects kept as rows of a child table (`tags`, `insights`, `sectionHeaders`,
 catalogue are refused with 400, so a filter can only ever reach these columns.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -317,3 +318,10 @@ def known_paths() -> list[str]:
         paths.append(array_name)
         paths.extend(f"{array_name}.{sub}" for sub in array.fields)
     return sorted(paths)
+
+
+# The `sort` grammar: a comma list of sortable fields, each with an optional `+` or `-`.
+_SORT_KEY = (
+    rf" *[+-]?(?:{'|'.join(re.escape(name) for name in sorted(SORTABLE, key=len, reverse=True))}) *"
+)
+SORT_PATTERN = rf"^(?:{_SORT_KEY}(?:,{_SORT_KEY})*)?$"

@@ -4,6 +4,7 @@ A comma list of field names; a name followed by `{...}` keeps only those sub-fie
 nested object (or of each object in a list). Parsed once into a tree, applied to documents.
 """
 
+import re
 from typing import Any
 
 from insightboards.errors import BadRequest
@@ -12,7 +13,17 @@ from insightboards.errors import BadRequest
 Projection = dict[str, "Projection | None"]
 
 MAX_FIELDS_LENGTH = 2000
-MAX_DEPTH = 8
+MAX_DEPTH = 3
+
+
+def _grammar(depth: int) -> str:
+    name = r"[A-Za-z0-9_-]+"
+    item = name if depth == 0 else rf"{name}(?:\{{{_grammar(depth - 1)}\}})?"
+    return rf" *{item} *(?:, *{item} *)*"
+
+
+# The whole grammar as one regular expression, for the OpenAPI document and for validation.
+FIELDS_PATTERN = rf"^(?:{_grammar(MAX_DEPTH)})?$"
 
 
 def parse_fields(text: str) -> Projection:
@@ -22,6 +33,12 @@ def parse_fields(text: str) -> Projection:
     tree, position = _parse_list(text, 0, depth=0)
     if position != len(text):
         raise BadRequest(f"fields: unexpected '{text[position]}' at position {position}")
+    # The parser names the first problem; the grammar has the last word (no empty names).
+    if not re.match(FIELDS_PATTERN, text):
+        raise BadRequest(
+            "fields: expected names separated by commas, with `{...}` for sub-fields "
+            f"(at most {MAX_DEPTH} levels)"
+        )
     return tree
 
 
