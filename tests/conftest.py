@@ -11,8 +11,7 @@ from tests.e2e.harness import (
     Server,
     Tenant,
     admin,
-    create_postgres_database,
-    drop_postgres_database,
+    fresh_database,
     postgres_reachable,
     start_server,
 )
@@ -28,16 +27,10 @@ def server(
 ) -> Iterator[Server]:
     """A running `insightboards serve` on a fresh database of each backend."""
     directory = tmp_path_factory.mktemp(request.param)
-    postgres_name = None
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{directory / 'insightboards.db'}"
-    else:
-        database_url, postgres_name = create_postgres_database()
-    running = start_server(database_url, directory / "server.log")
-    yield running
-    running.stop()
-    if postgres_name is not None:
-        drop_postgres_database(postgres_name)
+    with fresh_database(request.param, directory) as database_url:
+        running = start_server(database_url, directory / "server.log")
+        yield running
+        running.stop()
 
 
 def make_tenant(server: Server, name: str = "Tenant") -> Tenant:

@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "INSIGHTBOARDS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -53,6 +56,23 @@ def drop_postgres_database(name: str) -> None:
 
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database of `backend` ("sqlite" or "postgresql"), dropped
+    afterwards; the test is skipped when PostgreSQL is wanted but not there (unless CI
+    requires it, see postgres_reachable)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'insightboards.db'}"
+        return
+    if not postgres_reachable():
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    url, name = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(name)
 
 
 def free_port() -> int:

@@ -16,12 +16,7 @@ import pytest
 
 from insightboards.database import Database
 from tests.conftest import make_tenant
-from tests.e2e.harness import (
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_reachable,
-    start_server,
-)
+from tests.e2e.harness import fresh_database, start_server
 
 WRITERS = 4
 
@@ -53,14 +48,7 @@ def _writer(
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_acknowledged_writes_survive_sigkill(backend: str, tmp_path: Path) -> None:
-    postgres_name = None
-    if backend == "postgresql":
-        if not postgres_reachable():
-            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-        url, postgres_name = create_postgres_database()
-    else:
-        url = f"sqlite:///{tmp_path / 'durable.db'}"
-    try:
+    with fresh_database(backend, tmp_path) as url:
         server = start_server(url, tmp_path / "first.log", {"INSIGHTBOARDS_DEMO": "0"})
         tenant = make_tenant(server, "Durable")
         token = tenant.tokens["admin"]
@@ -100,6 +88,3 @@ def test_acknowledged_writes_survive_sigkill(backend: str, tmp_path: Path) -> No
             with database.read() as conn:
                 assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
             database.dispose()
-    finally:
-        if postgres_name:
-            drop_postgres_database(postgres_name)

@@ -23,7 +23,7 @@ from insightboards.dashboards import service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.tables import dashboards
-from tests.e2e.harness import create_postgres_database, drop_postgres_database, postgres_reachable
+from tests.e2e.harness import fresh_database
 from tests.query.mongo_reference import matches
 
 
@@ -31,13 +31,12 @@ from tests.query.mongo_reference import matches
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    postgres_name = None
-    if request.param == "postgresql":
-        if not postgres_reachable():
-            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-        url, postgres_name = create_postgres_database()
-    else:
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('property')) / 'property.db'}"
+    directory = Path(tmp_path_factory.mktemp("property"))
+    with fresh_database(request.param, directory) as url:
+        yield from _world(url)
+
+
+def _world(url: str) -> Iterator[dict[str, Any]]:
     upgrade_schema(url)
     database = Database(url)
     account = accounts.create_account(database, "Property")
@@ -50,8 +49,6 @@ def world(
         "member": Caller(account, member, "member"),
     }
     database.dispose()
-    if postgres_name:
-        drop_postgres_database(postgres_name)
 
 
 NAMES = ["a", "ab", "B", "b", "OKR board", "okr"]

@@ -19,7 +19,7 @@ from insightboards.database import Database, upgrade_schema
 from insightboards.errors import BadRequest
 from insightboards.query.fields import known_paths
 from insightboards.query.filter import _FIELD_OPERATORS, _LOGICAL
-from tests.e2e.harness import create_postgres_database, drop_postgres_database, postgres_reachable
+from tests.e2e.harness import fresh_database
 
 EXAMPLES = int(os.environ.get("INSIGHTBOARDS_FUZZ_EXAMPLES", "300"))
 NASTY = ["'", '"', "\\", ".", "[", "]", "$", "*", "--", ";", "\x00", "'; DROP TABLE dashboards; --",
@@ -30,13 +30,12 @@ NASTY = ["'", '"', "\\", ".", "[", "]", "$", "*", "--", ";", "\x00", "'; DROP TA
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    postgres_name = None
-    if request.param == "postgresql":
-        if not postgres_reachable():
-            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-        url, postgres_name = create_postgres_database()
-    else:
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'fuzz.db'}"
+    directory = Path(tmp_path_factory.mktemp("fuzz"))
+    with fresh_database(request.param, directory) as url:
+        yield from _world(url)
+
+
+def _world(url: str) -> Iterator[dict[str, Any]]:
     upgrade_schema(url)
     database = Database(url)
     account = accounts.create_account(database, "Fuzz")
@@ -48,8 +47,6 @@ def world(
         service.create(database, caller, DashboardCreate.model_validate(body))
     yield {"db": database, "caller": caller}
     database.dispose()
-    if postgres_name:
-        drop_postgres_database(postgres_name)
 
 
 keys = st.one_of(

@@ -18,7 +18,7 @@ from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
 from insightboards.query.filter import compile_filter
 from insightboards.tables import dashboards
-from tests.e2e.harness import create_postgres_database, drop_postgres_database, postgres_reachable
+from tests.e2e.harness import fresh_database
 
 # filter -> (the index that must serve it, what SQLite's plan shows it searching by)
 COMMON_FILTERS: list[tuple[dict[str, Any], str, str]] = [
@@ -39,13 +39,12 @@ COMMON_FILTERS: list[tuple[dict[str, Any], str, str]] = [
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    postgres_name = None
-    if request.param == "postgresql":
-        if not postgres_reachable():
-            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-        url, postgres_name = create_postgres_database()
-    else:
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('explain')) / 'explain.db'}"
+    directory = Path(tmp_path_factory.mktemp("explain"))
+    with fresh_database(request.param, directory) as url:
+        yield from _world(url)
+
+
+def _world(url: str) -> Iterator[dict[str, Any]]:
     upgrade_schema(url)
     database = Database(url)
     account = accounts.create_account(database, "Explain")
@@ -63,8 +62,6 @@ def seeded(
     database.refresh_statistics()
     yield {"db": database, "caller": caller}
     database.dispose()
-    if postgres_name:
-        drop_postgres_database(postgres_name)
 
 
 def _plan(database: Database, caller: Caller, document: dict[str, Any]) -> str:
