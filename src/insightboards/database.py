@@ -113,6 +113,9 @@ class Database:
             if self.dialect == "sqlite":
                 connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             connection.exec_driver_sql("ANALYZE")
+        if self.dialect == "sqlite":
+            # A SQLite connection reads the statistics when it opens: start afresh.
+            self.engine.dispose()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url)
         app.state.database = database
+        # Before the first request, so that every connection plans with statistics.
+        await _refresh_statistics(database)
         maintenance = asyncio.create_task(_refresh_statistics_periodically(database))
         # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
         # process: moved out of the collector's view, full collections stop scanning it,
@@ -64,11 +66,15 @@ STATISTICS_INTERVAL_SECONDS = 600
 
 async def _refresh_statistics_periodically(database: Database) -> None:
     while True:
-        try:
-            await asyncio.to_thread(database.refresh_statistics)
-        except Exception:  # a busy database must not stop the server; try again later
-            logger.exception("refreshing planner statistics failed")
         await asyncio.sleep(STATISTICS_INTERVAL_SECONDS)
+        await _refresh_statistics(database)
+
+
+async def _refresh_statistics(database: Database) -> None:
+    try:
+        await asyncio.to_thread(database.refresh_statistics)
+    except Exception:  # a busy database must not stop the server; try again later
+        logger.exception("refreshing planner statistics failed")
 
 
 def _not_null(schema: dict[str, Any]) -> None:
