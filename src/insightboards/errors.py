@@ -57,8 +57,3 @@ class PreconditionFailed(InsightboardsError):
 class TooManyRequests(InsightboardsError):
     status_code = 429
     title = "Too Many Requests"
-
-
-class PayloadTooLarge(InsightboardsError):
-    status_code = 413
-    title = "Content Too Large"

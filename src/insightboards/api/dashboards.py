@@ -60,7 +60,6 @@ _COMMON = (400, 401, 402, 403)
 _FIELDS_DOC: dict[str, Any] = {"pattern": FIELDS_PATTERN}
 _SORT_DOC: dict[str, Any] = {"pattern": SORT_PATTERN}
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
-DashboardId = Annotated[str, "path"]
 
 
 def _etag(dashboard: dict[str, Any]) -> str:
