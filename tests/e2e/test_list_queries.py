@@ -156,3 +156,19 @@ def test_a_catastrophic_regex_does_not_stall_the_server(server: Server, api: Api
             params={"filter": '{name: {$regex: "^(a+)+$"}}'},
         )
     assert response.status_code in (200, 400)
+
+
+def test_totals_stay_right_on_every_page_of_a_label_filter(api: Api) -> None:
+    mark = _marker()
+    for n in range(5):
+        api.create(name=f"{mark} {n}", tags=[{"name": mark}])
+    label = json.dumps({"tags.name": mark})
+    for params, names in (
+        ({"take": 2}, [f"{mark} 0", f"{mark} 1"]),
+        ({"take": 2, "skip": 4}, [f"{mark} 4"]),
+        ({"take": 2, "skip": 9}, []),
+        ({"take": 0}, []),
+    ):
+        page = api.list(filter=label, sort="name", **params)
+        assert _names(page) == names and page["totalCount"] == 5, params
+    assert api.list(filter=json.dumps({"tags.name": f"{mark}-none"}))["totalCount"] == 0

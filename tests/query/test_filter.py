@@ -10,7 +10,13 @@ from insightboards.access import Caller
 from insightboards.errors import BadRequest
 from insightboards.query import regex
 from insightboards.query.fields import QueryContext, known_paths
-from insightboards.query.filter import MAX_DEPTH, MAX_IN, MAX_NODES, compile_filter
+from insightboards.query.filter import (
+    MAX_DEPTH,
+    MAX_IN,
+    MAX_NODES,
+    compile_filter,
+    starts_from_child_table,
+)
 from insightboards.query.relaxed_json import parse
 
 CONTEXT = QueryContext(Caller("a" * 24, "b" * 24, "member"), "sqlite")
@@ -167,3 +173,25 @@ def test_type_mismatches_compare_nothing_as_in_mongodb() -> None:
     # A number never equals a string field: the column is not even consulted.
     assert "dashboards.name" not in sql({"name": 5})
     assert "dashboards.name" in sql({"name": "5"})
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"tags.name": "okr"}, True),
+        ({"insights.insightId": {"$in": ["a", "b"]}}, True),
+        ({"tags": {"$elemMatch": {"name": "okr"}}}, True),
+        ({"$and": [{"archived": False}, {"access.permissions.principalId": "u"}]}, True),
+        ({"tags.name": {"$ne": "okr"}}, False),
+        ({"tags.name": None}, False),
+        ({"tags.name": {"$in": ["a", None]}}, False),
+        ({"tags": {"$size": 0}}, False),
+        ({"$or": [{"tags.name": "a"}, {"name": "b"}]}, False),
+        ({"settings.name": "s"}, False),
+        ({"name": "x"}, False),
+    ],
+)
+def test_which_filters_find_boards_from_a_child_table(
+    document: dict[str, Any], expected: bool
+) -> None:
+    assert starts_from_child_table(document) is expected

@@ -40,7 +40,7 @@ from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
 from insightboards.query import relaxed_json
 from insightboards.query.fields import SORT_PATTERN, SORTABLE, QueryContext
-from insightboards.query.filter import compile_filter
+from insightboards.query.filter import compile_filter, starts_from_child_table
 from insightboards.tables import AnyRow
 
 Row = AnyRow
@@ -553,6 +553,7 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
     document = _parse_filter(query.filter)
     if document:
         conditions.append(compile_filter(document, context))
+    count_with_page = document is not None and starts_from_child_table(document)
     skip = query.skip or 0
     take = query.take if query.take is not None else DEFAULT_TAKE
     projection = projection_module.parse_fields(query.fields) if query.fields else None
@@ -565,6 +566,7 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
                 order_by=_order_by(query.sort, context),
                 skip=skip,
                 take=take,
+                count_with_page=count_with_page,
             )
             items = _present_many(conn, caller, rows)
     except QueryTimeout:

@@ -20,6 +20,7 @@ from insightboards.errors import BadRequest
 from insightboards.query import regex
 from insightboards.query.fields import (
     ANY_ARRAY,
+    ARRAYS,
     SCALARS,
     ArrayOfObjects,
     ElementField,
@@ -71,6 +72,34 @@ def compile_filter(document: Any, context: QueryContext) -> Condition:
         raise BadRequest("filter: must be an object")
     _reject_nul(document)
     return _Compiler(context).document(document, depth=0)
+
+
+# Operators whose every match must have a matching label, item or grant.
+_POSITIVE = {"$eq", "$in", "$all", "$gt", "$gte", "$lt", "$lte", "$regex", "$options", "$elemMatch"}
+
+
+def starts_from_child_table(document: dict[str, Any]) -> bool:
+    """Whether the filter requires a matching label, item or grant of every board it matches.
+
+    Such a filter is answered by finding the boards from the child table's index first, so
+    the database visits every match whatever the sort, and can count them in passing.
+    """
+    for key, value in document.items():
+        if key == "$and" and isinstance(value, list):
+            if any(isinstance(part, dict) and starts_from_child_table(part) for part in value):
+                return True
+        elif any(key == name or key.startswith(name + ".") for name in ARRAYS):
+            if isinstance(value, dict) and value and all(k.startswith("$") for k in value):
+                in_values = value.get("$in", [])
+                if (
+                    set(value) <= _POSITIVE
+                    and value.get("$eq", "") is not None
+                    and not (isinstance(in_values, list) and None in in_values)
+                ):
+                    return True
+            elif value is not None and not isinstance(value, (dict, list)):
+                return True
+    return False
 
 
 def _reject_nul(document: Any) -> None:
