@@ -527,7 +527,11 @@ class _Compiler:
         if op == "$all":
             values = _as_list(op, operand)
             if field.kind is Kind.ACTIONS:
-                return any_element("$all", values)
+                actions = [v for v in values if v is not None]
+                parts = [any_element("$all", actions)] if actions else []
+                if None in values:
+                    parts.append(self.element_op(path, array, field, "$eq", None, ops, depth))
+                return sa.and_(*parts) if parts else FALSE
             equal_each = (self.element_op(path, array, field, "$eq", v, ops, depth) for v in values)
             return sa.and_(*equal_each) if values else FALSE
         if op in ("$size", "$elemMatch"):
