@@ -8,6 +8,7 @@ import re
 import secrets
 import string
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -342,11 +343,18 @@ def _present(
     }
 
 
-def _present_many(conn: sa.Connection, caller: Caller, rows: Sequence[Row]) -> list[dict[str, Any]]:
+def _present_many(
+    conn: sa.Connection,
+    caller: Caller,
+    rows: Sequence[Row],
+    grants: dict[str, list[Row]] | None = None,
+) -> list[dict[str, Any]]:
+    """Full documents for `rows`; `grants` when the caller already loaded them."""
     ids = [row.id for row in rows]
     items = repository.load_items(conn, caller.account_id, ids)
     labels = repository.load_labels(conn, caller.account_id, ids)
-    grants = repository.load_grants(conn, caller.account_id, ids)
+    if grants is None:
+        grants = repository.load_grants(conn, caller.account_id, ids)
     readers = repository.readers_count(conn, caller.account_id, ids)
     return [
         _present(row, caller, items[row.id], labels[row.id], grants[row.id], readers[row.id])
@@ -363,28 +371,38 @@ def _present_one(conn: sa.Connection, caller: Caller, dashboard_id: str) -> dict
 # --- checks ------------------------------------------------------------------------------
 
 
-def _allowed(conn: sa.Connection, caller: Caller, row: Row) -> list[Action]:
+@dataclass(frozen=True)
+class _Checked:
+    """A dashboard row with its grants and what the caller may do with it."""
+
+    row: Row
+    grants: list[Row]
+    allowed: list[Action]
+
+    def presented_grants(self) -> dict[str, list[Row]]:
+        return {self.row.id: self.grants}
+
+
+def _check(conn: sa.Connection, caller: Caller, row: Row) -> _Checked:
     grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
-    return access.allowed_actions(caller, _policy(row, grants))
+    return _Checked(row, grants, access.allowed_actions(caller, _policy(row, grants)))
 
 
-def _require(conn: sa.Connection, caller: Caller, row: Row | None, action: Action) -> Row:
-    """The dashboard, if it exists in the caller's account and the caller may `action` it."""
+def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action) -> _Checked:
+    """The dashboard, if it exists in the caller's account and the caller may `action` it.
+
+    A change locks the row until the transaction ends, so that concurrent changes to one
+    board queue instead of colliding.
+    """
+    row = repository.get(conn, caller.account_id, dashboard_id, for_update=action != "read")
     if row is None:
         raise NotFound("Dashboard not found.")
-    allowed = _allowed(conn, caller, row)
-    if action not in allowed:
+    checked = _check(conn, caller, row)
+    if action not in checked.allowed:
         if row.is_report and action != "read":
             raise Forbidden("Reports are read-only.")
         raise Forbidden(f"You may not {action} this dashboard.")
-    return row
-
-
-def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action) -> Row:
-    """The dashboard, checked for `action`; a change locks its row until the transaction ends,
-    so that concurrent changes to one board queue instead of colliding."""
-    row = repository.get(conn, caller.account_id, dashboard_id, for_update=action != "read")
-    return _require(conn, caller, row, action)
+    return checked
 
 
 def _check_version(row: Row, if_match: int | None) -> None:
@@ -507,17 +525,18 @@ def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> No
 
 def get(db: Database, caller: Caller, dashboard_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        row = _load(conn, caller, dashboard_id, "read")
-        return _present_many(conn, caller, [row])[0]
+        checked = _load(conn, caller, dashboard_id, "read")
+        return _present_many(conn, caller, [checked.row], checked.presented_grants())[0]
 
 
 def get_by_tag(db: Database, caller: Caller, tag: str) -> dict[str, Any]:
     with db.read() as conn:
         row = repository.get_by_tag(conn, caller.account_id, tag)
-        if row is None or "read" not in _allowed(conn, caller, row):
+        checked = _check(conn, caller, row) if row is not None else None
+        if checked is None or "read" not in checked.allowed:
             # A tag the caller may not read is not confirmed to exist.
             raise NotFound(f"No dashboard with tag '{tag}'.")
-        return _present_many(conn, caller, [row])[0]
+        return _present_many(conn, caller, [checked.row], checked.presented_grants())[0]
 
 
 def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
@@ -605,7 +624,8 @@ def update(
     # `update`) may still make; anything else needs `update`.
     needed: Action = "modifyPermissions" if sent == {"access"} else "update"
     with db.write() as conn:
-        row = _load(conn, caller, dashboard_id, needed)
+        checked = _load(conn, caller, dashboard_id, needed)
+        row = checked.row
         _check_version(row, if_match)
         values: dict[str, Any] = {"date_updated": now}
         for field in ("name", "archived", "layout"):
@@ -620,9 +640,8 @@ def update(
             values["parameters"] = [p.model_dump(mode="json") for p in body.parameters]
         if body.access is not None:
             columns, new_grants = _access_columns(body.access)
-            current_grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
-            if _access_changes(row, current_grants, columns, new_grants):
-                if "modifyPermissions" not in _allowed(conn, caller, row):
+            if _access_changes(row, checked.grants, columns, new_grants):
+                if "modifyPermissions" not in checked.allowed:
                     raise Forbidden("You may not modify the permissions of this dashboard.")
                 values.update(columns)
                 repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
@@ -669,7 +688,7 @@ def _kind_then_position(item_row: dict[str, Any]) -> tuple[bool, int]:
 
 def delete(db: Database, caller: Caller, dashboard_id: str, if_match: int | None) -> None:
     with db.write() as conn:
-        row = _load(conn, caller, dashboard_id, "delete")
+        row = _load(conn, caller, dashboard_id, "delete").row
         _check_version(row, if_match)
         repository.delete(conn, caller.account_id, dashboard_id, row.version)
 
@@ -678,14 +697,10 @@ def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -
     now = now_iso()
     new_dashboard_id = new_id()
     with db.write() as conn:
-        original = _load(conn, caller, dashboard_id, "read")
+        checked = _load(conn, caller, dashboard_id, "read")
+        original, original_grants = checked.row, checked.grants
         _check_can_create(conn, caller)
-        original_grants = repository.load_grants(conn, caller.account_id, [dashboard_id])[
-            dashboard_id
-        ]
-        may_carry_grants = "modifyPermissions" in access.allowed_actions(
-            caller, _policy(original, original_grants)
-        )
+        may_carry_grants = "modifyPermissions" in checked.allowed
         # The clone is the caller's own: it carries the original's grants only for a caller
         # who could have given them anyway.
         access_columns, _ = _access_columns(None)
@@ -757,7 +772,7 @@ def save_items(
     """One item upserted by id, or a list replacing the board's whole layout; the new version."""
     now = now_iso()
     with db.write() as conn:
-        row = _load(conn, caller, dashboard_id, "update")
+        row = _load(conn, caller, dashboard_id, "update").row
         _check_version(row, if_match)
         if isinstance(body, list):
             current = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
