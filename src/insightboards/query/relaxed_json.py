@@ -52,8 +52,6 @@ class _Parser:
             value, end = _DECODER.raw_decode(self.text, self.position)
         except json.JSONDecodeError:
             raise self.fail("expected a value") from None
-        if isinstance(value, (dict, list)):  # raw_decode handled a nested literal itself
-            raise self.fail("unexpected value")
         self.position = end
         return value
 
