@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from insightboards import access
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service
-from insightboards.dashboards.schemas import DashboardCreate
+from insightboards.dashboards import repository, service
+from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
 from insightboards.query.filter import compile_filter
@@ -102,6 +102,76 @@ def test_common_filters_use_an_index(
             or f"Index Only Scan using {index}" in plan
             or f"Bitmap Index Scan on {index}" in plan
         ), plan
+
+
+def _sqlite_plan(database: Database, query: sa.Select[Any]) -> str:
+    compiled = query.compile(
+        dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    with database.read() as conn:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+def test_unfiltered_total_counts_inheriting_boards_in_one_index_range(
+    seeded: dict[str, Any],
+) -> None:
+    database, caller = seeded["db"], seeded["caller"]
+    rule = access.caller_read_count(caller)
+    inherited = sa.select(sa.func.count()).where(
+        dashboards.c.account_id == caller.account_id, rule.inherited
+    )
+    if database.dialect == "sqlite":
+        plan = _sqlite_plan(database, inherited)
+        assert "COVERING INDEX ix_dashboards_inherits (account_id=? AND inherits=?)" in plan, plan
+    # (PostgreSQL may use the index too, but counts 100k rows no faster than a scan of them.)
+    with database.read() as conn:
+        # The 300 boards and the account's two built-in reports.
+        assert repository.count_readable(conn, caller.account_id, rule) == 302
+
+
+def test_a_label_page_walks_the_sort_index_only_when_matches_are_many(
+    seeded: dict[str, Any],
+) -> None:
+    """SQLite: with many matches, the page walks the date index and stops after it; with
+    few, it starts from the label index. Either way the page is the same."""
+    database, caller = seeded["db"], seeded["caller"]
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL's planner weighs the LIMIT itself")
+    walking = QueryContext(caller, database.dialect, child_rows_drive=False)
+    page = (
+        sa.select(dashboards.c.id)
+        .where(
+            dashboards.c.account_id == caller.account_id,
+            access.caller_predicate(caller, "read"),
+            compile_filter({"tags.name": "okr"}, walking),
+        )
+        .order_by(dashboards.c.date_created.desc(), dashboards.c.id.desc())
+        .limit(10)
+    )
+    plan = _sqlite_plan(database, page)
+    assert "COVERING INDEX ix_dashboards_date_created" in plan, plan
+    assert "USE TEMP B-TREE" not in plan, plan
+
+    def listed(query: ListQuery) -> tuple[list[str], int]:
+        result = service.list_dashboards(database, caller, query)
+        return [board["id"] for board in result["items"]], result["totalCount"]
+
+    with database.read() as conn:
+        # 100 of 300 boards carry okr: a page of 10 is reached after ~30 boards of the walk.
+        assert repository.walk_is_shorter(conn, wanted=10, matches=100)
+        assert not repository.walk_is_shorter(conn, wanted=10, matches=20)
+        all_okr = list(
+            conn.execute(
+                sa.select(dashboards.c.id)
+                .where(compile_filter({"tags.name": "okr"}, QueryContext(caller, "sqlite")))
+                .order_by(dashboards.c.date_created.desc(), dashboards.c.id.desc())
+            ).scalars()
+        )
+    assert len(all_okr) == 100
+    for skip, take in ((0, 10), (35, 10), (95, 10), (100, 10), (0, 100)):
+        query = ListQuery(filter='{"tags.name": "okr"}', sort="-dateCreated", skip=skip, take=take)
+        assert listed(query) == (all_okr[skip : skip + take], 100), (skip, take)
 
 
 def test_slow_list_queries_are_cancelled_on_postgresql(seeded: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from insightboards.access import (
     allowed_actions,
     allowed_bits,
     caller_predicate,
+    caller_read_count,
 )
 from insightboards.dashboards import repository
 from insightboards.database import Database, upgrade_schema
@@ -173,7 +174,10 @@ def test_sql_predicate_agrees_with_python(
             if conn.execute(query).first() is not None:
                 from_sql |= bit
         readers = repository.readers_count(conn, ACCOUNT, [board])[board]
+        readable_count = repository.count_readable(conn, ACCOUNT, caller_read_count(who))
     assert from_sql == expected
+    # The unfiltered list's total counts by another route (access.ReadCount): same rule.
+    assert readable_count == expected & 1
     # usersCount evaluates the same rule for every user of the account (both members here).
     stored_policy = policy(
         inherits=inherits,

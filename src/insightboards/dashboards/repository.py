@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
 
-from insightboards.access import READ, allowed_predicate
+from insightboards.access import READ, ReadCount, allowed_predicate
 from insightboards.tables import (
     AnyRow,
     dashboard_grants,
@@ -190,10 +190,9 @@ def load_grants(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dic
     return _children_by_dashboard(conn, dashboard_grants, account_id, ids)
 
 
-def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, int]:
-    """For each dashboard, how many distinct users of the account may read it."""
-    if not ids:
-        return {}
+def _readers_expression() -> sa.ColumnElement[int]:
+    """How many distinct users of the board's account may read the board (a row of
+    `dashboards`). Built once: the expression does not depend on the caller."""
     readers = users.alias("readers")
     may_read = allowed_predicate(
         "read", account_id=readers.c.account_id, user_id=readers.c.id, role=readers.c.role
@@ -205,14 +204,26 @@ def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> d
         .scalar_subquery()
     )
     everyone = (
-        sa.select(sa.func.count()).select_from(users).where(users.c.account_id == account_id)
-    ).scalar_subquery()
+        sa.select(sa.func.count())
+        .select_from(users)
+        .where(users.c.account_id == dashboards.c.account_id)
+        .scalar_subquery()
+    )
     # The common case needs no per-user test: on a board that inherits the account's
     # defaults, and whose owner is not denied reading, every user of the account reads.
     everyone_reads = sa.and_(dashboards.c.inherits, dashboards.c.owner_deny.op("&")(READ) == 0)
-    readers_expression = sa.case((everyone_reads, everyone), else_=count)
+    return sa.case((everyone_reads, everyone), else_=count)
+
+
+_READERS = _readers_expression()
+
+
+def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, int]:
+    """For each dashboard, how many distinct users of the account may read it."""
+    if not ids:
+        return {}
     rows = conn.execute(
-        sa.select(dashboards.c.id, readers_expression.label("readers")).where(
+        sa.select(dashboards.c.id, _READERS.label("readers")).where(
             dashboards.c.account_id == account_id, dashboards.c.id.in_(ids)
         )
     )
@@ -226,32 +237,32 @@ def list_page(
     order_by: Sequence[sa.ColumnElement[Any]],
     skip: int,
     take: int,
-    count_with_page: bool = False,
+    scan_where: Iterable[sa.ColumnElement[bool]] | None = None,
+    read_count: ReadCount | None = None,
 ) -> tuple[list[Row], int]:
     """One page of dashboards matching `where`, and how many match in all.
 
-    `count_with_page` counts in the page's own statement (a window count). That is cheaper
-    when the plan visits every match anyway (a filter on labels, items or grants finds the
-    boards first, then sorts them) and far dearer when an index could stop after a page.
+    `scan_where` is the same filter with its label, item and grant conditions tested board
+    by board (SQLite), given when an index holds the sort's order. Walking that index stops
+    after the page, where `where` would visit every match from the child table's index and
+    sort them all; the count, taken first, tells which of the two visits fewer boards.
+    `read_count`, for an unfiltered list, counts the same boards as `where` faster.
     """
     conditions = [dashboards.c.account_id == account_id, *where]
-    page = sa.select(dashboards.c.id).where(*conditions)
-    page = page.order_by(*order_by, _tie_breaker(order_by)).offset(skip).limit(take)
-    total: int | None = None
-    if count_with_page:
-        counted = conn.execute(page.add_columns(sa.func.count().over().label("total"))).all()
-        page_ids = [row.id for row in counted]
-        if counted:
-            total = counted[0].total
-        elif skip == 0 and take > 0:
-            total = 0
+    if read_count is not None:
+        total = count_readable(conn, account_id, read_count)
     else:
-        # The page's ids first, which the indexes answer without reading rows.
-        page_ids = list(conn.execute(page).scalars())
-    if total is None:
         total = conn.execute(
             sa.select(sa.func.count()).select_from(dashboards).where(*conditions)
         ).scalar_one()
+    if skip >= total or take == 0:
+        return [], total
+    if scan_where is not None and walk_is_shorter(conn, skip + take, total):
+        conditions = [dashboards.c.account_id == account_id, *scan_where]
+    page = sa.select(dashboards.c.id).where(*conditions)
+    page = page.order_by(*order_by, _tie_breaker(order_by)).offset(skip).limit(take)
+    # The page's ids first, which the indexes answer without reading rows.
+    page_ids = list(conn.execute(page).scalars())
     by_id = {
         row.id: row
         for row in conn.execute(
@@ -261,6 +272,42 @@ def list_page(
         )
     }
     return [by_id[dashboard_id] for dashboard_id in page_ids], total
+
+
+def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int:
+    """How many dashboards of the account the caller may read (see access.ReadCount)."""
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+        return (
+            sa.select(sa.func.count())
+            .select_from(dashboards)
+            .where(dashboards.c.account_id == account_id, condition)
+            .scalar_subquery()
+        )
+
+    total = count(rule.inherited) - count(rule.denied) + count(rule.other)
+    return int(conn.execute(sa.select(total)).scalar_one())
+
+
+def walk_is_shorter(conn: sa.Connection, wanted: int, matches: int) -> bool:
+    """Whether walking the sort index to the `wanted`-th of `matches` boards visits fewer
+    boards than the `matches` themselves. With matches spread evenly, the walk visits
+    wanted * boards / matches; `boards` is the table's size (all accounts: an over-estimate,
+    which errs towards the visit whose cost is bounded by the matches)."""
+    boards = _estimated_table_size(conn)
+    return boards is not None and wanted * boards < matches * matches
+
+
+def _estimated_table_size(conn: sa.Connection) -> int | None:
+    """Rows of `dashboards` by SQLite's last ANALYZE (Database.refresh_statistics)."""
+    try:
+        stat = conn.exec_driver_sql(
+            "SELECT stat FROM sqlite_stat1"
+            " WHERE tbl = 'dashboards' AND idx = 'ix_dashboards_read_rule'"
+        ).scalar()
+    except sa.exc.OperationalError:  # no ANALYZE yet: no sqlite_stat1 table
+        return None
+    return int(stat.split()[0]) if stat else None
 
 
 def _tie_breaker(order_by: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:

@@ -4,6 +4,7 @@ Each public function is one transaction. Reads check `read`; changes check the a
 need (see access.py); another account's dashboard is indistinguishable from a missing one.
 """
 
+import dataclasses
 import re
 import secrets
 import string
@@ -40,7 +41,7 @@ from insightboards.errors import (
 from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
 from insightboards.query import relaxed_json
-from insightboards.query.fields import SORT_PATTERN, SORTABLE, QueryContext
+from insightboards.query.fields import INDEXED_SORT_KEYS, SORT_PATTERN, SORTABLE, QueryContext
 from insightboards.query.filter import compile_filter, starts_from_child_table
 from insightboards.tables import AnyRow
 
@@ -568,11 +569,19 @@ def _parse_filter(raw: dict[str, Any] | str | None) -> dict[str, Any] | None:
 
 def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str, Any]:
     context = QueryContext(caller, db.dialect)
-    conditions = [access.caller_predicate(caller, "read")]
+    read_rule = access.caller_predicate(caller, "read")
+    conditions = [read_rule]
+    scan_conditions: list[sa.ColumnElement[bool]] | None = None
     document = _parse_filter(query.filter)
     if document:
         conditions.append(compile_filter(document, context))
-    count_with_page = document is not None and starts_from_child_table(document)
+        if (
+            db.dialect == "sqlite"
+            and starts_from_child_table(document)
+            and _sorted_by_index(query.sort)
+        ):
+            walking = dataclasses.replace(context, child_rows_drive=False)
+            scan_conditions = [read_rule, compile_filter(document, walking)]
     skip = query.skip or 0
     take = query.take if query.take is not None else DEFAULT_TAKE
     projection = projection_module.parse_fields(query.fields) if query.fields else None
@@ -585,7 +594,8 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
                 order_by=_order_by(query.sort, context),
                 skip=skip,
                 take=take,
-                count_with_page=count_with_page,
+                scan_where=scan_conditions,
+                read_count=None if document else access.caller_read_count(caller),
             )
             items = _present_many(conn, caller, rows)
     except QueryTimeout:
@@ -595,6 +605,12 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
     if projection is not None:
         items = [projection_module.apply(i, projection, always=("id", "accountId")) for i in items]
     return {"items": items, "count": len(items), "totalCount": total}
+
+
+def _sorted_by_index(sort: str | None) -> bool:
+    """No sort (id order) or one key with an index of its own."""
+    keys = [key.strip(" ").lstrip("+-") for key in (sort or "id").split(",")]
+    return len(keys) == 1 and keys[0] in INDEXED_SORT_KEYS
 
 
 def _access_changes(

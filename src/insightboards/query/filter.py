@@ -81,8 +81,8 @@ _POSITIVE = {"$eq", "$in", "$all", "$gt", "$gte", "$lt", "$lte", "$regex", "$opt
 def starts_from_child_table(document: dict[str, Any]) -> bool:
     """Whether the filter requires a matching label, item or grant of every board it matches.
 
-    Such a filter is answered by finding the boards from the child table's index first, so
-    the database visits every match whatever the sort, and can count them in passing.
+    Such a filter can find its boards from the child table's index, visiting every match, or
+    walk the sort's index testing each board: repository.list_page chooses.
     """
     for key, value in document.items():
         if key == "$and" and isinstance(value, list):
