@@ -103,12 +103,16 @@ def remove_team_members(
     )
 
 
+# Statements run on every request are built once: SQLAlchemy then computes their cache key
+# once, instead of walking the expression on each execution.
+_TEAM_IDS = sa.select(team_members.c.team_id).where(
+    team_members.c.account_id == sa.bindparam("account_id"),
+    team_members.c.user_id == sa.bindparam("user_id"),
+)
+
+
 def team_ids_of(conn: sa.Connection, account_id: str, user_id: str) -> frozenset[str]:
-    rows = conn.execute(
-        sa.select(team_members.c.team_id).where(
-            team_members.c.account_id == account_id, team_members.c.user_id == user_id
-        )
-    )
+    rows = conn.execute(_TEAM_IDS, {"account_id": account_id, "user_id": user_id})
     return frozenset(row.team_id for row in rows)
 
 
@@ -125,31 +129,35 @@ def insert_token(
     )
 
 
+_ACTIVE_TOKEN_USER = (
+    sa.select(
+        users.c.account_id,
+        users.c.id.label("user_id"),
+        users.c.role,
+        accounts.c.suspended,
+    )
+    .select_from(
+        api_tokens.join(
+            users,
+            sa.and_(
+                users.c.account_id == api_tokens.c.account_id,
+                users.c.id == api_tokens.c.user_id,
+            ),
+        ).join(accounts, accounts.c.id == api_tokens.c.account_id)
+    )
+    .where(
+        api_tokens.c.account_id == sa.bindparam("account_id"),
+        api_tokens.c.token_hash == sa.bindparam("token_hash"),
+        api_tokens.c.date_revoked.is_(None),
+    )
+)
+
+
 def get_active_token_user(conn: sa.Connection, account_id: str, token_hash: str) -> AnyRow | None:
     """The user (joined with their account) behind an unrevoked token."""
-    query = (
-        sa.select(
-            users.c.account_id,
-            users.c.id.label("user_id"),
-            users.c.role,
-            accounts.c.suspended,
-        )
-        .select_from(
-            api_tokens.join(
-                users,
-                sa.and_(
-                    users.c.account_id == api_tokens.c.account_id,
-                    users.c.id == api_tokens.c.user_id,
-                ),
-            ).join(accounts, accounts.c.id == api_tokens.c.account_id)
-        )
-        .where(
-            api_tokens.c.account_id == account_id,
-            api_tokens.c.token_hash == token_hash,
-            api_tokens.c.date_revoked.is_(None),
-        )
-    )
-    return conn.execute(query).first()
+    return conn.execute(
+        _ACTIVE_TOKEN_USER, {"account_id": account_id, "token_hash": token_hash}
+    ).first()
 
 
 def revoke_token(conn: sa.Connection, account_id: str, token_hash: str, when: str) -> bool:

@@ -14,7 +14,9 @@ from insightboards.ids import is_valid_id
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`.")
 
 
-def get_database(request: Request) -> Database:
+# `async def`: FastAPI runs a plain `def` dependency in its thread pool, a trip there and
+# back on every request for an attribute lookup.
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 

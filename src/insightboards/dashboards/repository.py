@@ -162,18 +162,31 @@ def upsert_item(
     )
 
 
+def _of_boards(table: sa.Table) -> sa.Select[Any]:
+    """Rows of `table` for the boards `ids` of an account, in each board's order. Built once
+    per table (SQLAlchemy then computes the statement's cache key once)."""
+    return (
+        sa.select(table)
+        .where(
+            table.c.account_id == sa.bindparam("account_id"),
+            table.c.dashboard_id.in_(sa.bindparam("ids", expanding=True)),
+        )
+        .order_by(table.c.dashboard_id, table.c.position)
+    )
+
+
+_CHILDREN = {
+    table.name: _of_boards(table) for table in (dashboard_items, dashboard_labels, dashboard_grants)
+}
+
+
 def _children_by_dashboard(
     conn: sa.Connection, table: sa.Table, account_id: str, ids: Sequence[str]
 ) -> dict[str, list[Row]]:
     grouped: dict[str, list[Row]] = defaultdict(list)
     if not ids:
         return grouped
-    rows = conn.execute(
-        sa.select(table)
-        .where(table.c.account_id == account_id, table.c.dashboard_id.in_(ids))
-        .order_by(table.c.dashboard_id, table.c.position)
-    )
-    for row in rows:
+    for row in conn.execute(_CHILDREN[table.name], {"account_id": account_id, "ids": list(ids)}):
         grouped[row.dashboard_id].append(row)
     return grouped
 
@@ -215,19 +228,24 @@ def _readers_expression() -> sa.ColumnElement[int]:
     return sa.case((everyone_reads, everyone), else_=count)
 
 
-_READERS = _readers_expression()
+_READERS = sa.select(dashboards.c.id, _readers_expression().label("readers")).where(
+    dashboards.c.account_id == sa.bindparam("account_id"),
+    dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
+)
 
 
 def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, int]:
     """For each dashboard, how many distinct users of the account may read it."""
     if not ids:
         return {}
-    rows = conn.execute(
-        sa.select(dashboards.c.id, _READERS.label("readers")).where(
-            dashboards.c.account_id == account_id, dashboards.c.id.in_(ids)
-        )
-    )
+    rows = conn.execute(_READERS, {"account_id": account_id, "ids": list(ids)})
     return {row.id: row.readers for row in rows}
+
+
+_BOARDS_BY_ID = sa.select(dashboards).where(
+    dashboards.c.account_id == sa.bindparam("account_id"),
+    dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
+)
 
 
 def list_page(
@@ -263,14 +281,8 @@ def list_page(
     page = page.order_by(*order_by, _tie_breaker(order_by)).offset(skip).limit(take)
     # The page's ids first, which the indexes answer without reading rows.
     page_ids = list(conn.execute(page).scalars())
-    by_id = {
-        row.id: row
-        for row in conn.execute(
-            sa.select(dashboards).where(
-                dashboards.c.account_id == account_id, dashboards.c.id.in_(page_ids)
-            )
-        )
-    }
+    rows = conn.execute(_BOARDS_BY_ID, {"account_id": account_id, "ids": page_ids})
+    by_id = {row.id: row for row in rows}
     return [by_id[dashboard_id] for dashboard_id in page_ids], total
 
 
