@@ -38,8 +38,9 @@ def normalize_url(url: str) -> str:
 
 
 def load_json(text: str | bytes) -> Any:
-    """JSON columns as Python: orjson (a page of 50 boards decodes ~400 values), falling back
-    to the standard library for what only it accepts (NaN written by an older release)."""
+    """JSON columns as Python: orjson (a page of 50 boards decodes ~400 values). The API
+    stores only strict JSON; the standard library still reads a row written by other means
+    with NaN or Infinity in it, which orjson refuses."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
