@@ -19,6 +19,7 @@ from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
+from insightboards.query.filter_schema import filter_components
 
 logger = logging.getLogger(__name__)
 API_PREFIXES = ("/results/api/v1", "/results/api/v2")
@@ -111,7 +112,36 @@ def _describe_errors_as_problems(app: FastAPI) -> None:
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
             schemas["Problem"] = Problem.model_json_schema()
+            _describe_filter(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _describe_filter(document: dict[str, Any]) -> None:
+    """`filter` is a query document, not free text: the query parameter is declared as JSON
+    content of the `Filter` schema (the relaxed syntax is a superset that the schema cannot
+    spell), and so is the `filter` of a JSON body."""
+    schemas = document["components"]["schemas"]
+    schemas.update(filter_components())
+    filter_ref = {"$ref": "#/components/schemas/Filter"}
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "filter" and parameter["in"] == "query":
+                    parameter.pop("schema")
+                    parameter["content"] = {"application/json": {"schema": filter_ref}}
+                    parameter["description"] = _FILTER_DESCRIPTION
+    schemas["ListQuery"]["properties"]["filter"] = {
+        "anyOf": [filter_ref, {"type": "null"}],
+        "description": _FILTER_DESCRIPTION,
+    }
+
+
+_FILTER_DESCRIPTION = (
+    'A MongoDB query document: `{"tags.name": "okr", "archived": false}`. '
+    "The vendor's relaxed syntax is accepted as well, in the query string and as a string "
+    "in a JSON body: unquoted keys, single-quoted strings, trailing commas "
+    "(`{tags.name: 'okr'}`). See docs/query-language.md."
+)

@@ -22,14 +22,12 @@ from insightboards.dashboards.schemas import (
     FieldsText,
     FilterText,
     ListQuery,
-    LongText,
     ReportSummary,
+    SortText,
     TagUsageList,
 )
 from insightboards.errors import NotFound
 from insightboards.ids import is_valid_id
-from insightboards.query.fields import SORT_PATTERN
-from insightboards.query.projection import FIELDS_PATTERN
 
 _problem: dict[str, Any] = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -56,9 +54,6 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _COMMON = (400, 401, 402, 403)
-# The grammars, as patterns in the OpenAPI document; the parsers enforce the same ones.
-_FIELDS_DOC: dict[str, Any] = {"pattern": FIELDS_PATTERN}
-_SORT_DOC: dict[str, Any] = {"pattern": SORT_PATTERN}
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 
 
@@ -90,12 +85,14 @@ def list_dashboards(
     skip: Annotated[int | None, Query(ge=0, le=MAX_SKIP)] = None,
     take: Annotated[int | None, Query(ge=0, le=MAX_TAKE)] = None,
     limit: Annotated[int | None, Query(ge=0, le=MAX_TAKE, description="Alias of take.")] = None,
-    fields: Annotated[FieldsText | None, Query(json_schema_extra=_FIELDS_DOC)] = None,
-    sort: Annotated[LongText | None, Query(json_schema_extra=_SORT_DOC)] = None,
+    fields: Annotated[FieldsText | None, Query()] = None,
+    sort: Annotated[SortText | None, Query()] = None,
     filter: Annotated[FilterText | None, Query()] = None,
     body: Annotated[ListQuery | None, Body()] = None,
 ) -> Response:
     from_body = body or ListQuery()
+    if body is not None:
+        service.check_list_query(database, caller, body)
     # Both sources are validated already; the query string wins.
     query = ListQuery.model_construct(
         skip=skip if skip is not None else from_body.skip,
@@ -132,7 +129,7 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
 def get_tag_usages(
     database: DatabaseDep,
     caller: CallerDep,
-    fields: Annotated[FieldsText | None, Query(json_schema_extra=_FIELDS_DOC)] = None,
+    fields: Annotated[FieldsText | None, Query()] = None,
 ) -> dict[str, Any]:
     return service.tag_usages(database, caller, fields)
 

@@ -21,6 +21,8 @@ from pydantic import (
 
 from insightboards.access import ACTIONS, Action
 from insightboards.clock import normalize_timestamp
+from insightboards.query.fields import SORT_PATTERN
+from insightboards.query.projection import FIELDS_PATTERN, MAX_FIELDS_LENGTH
 
 # No text may hold NUL: PostgreSQL refuses it, and the OpenAPI document says so.
 NoNul = Field(pattern=r"^[^\x00]*$")
@@ -39,21 +41,47 @@ def _timestamp(value: str) -> str:
 
 
 # Stored as ISO 8601 UTC with milliseconds, whatever ISO form it came in.
-Timestamp = Annotated[str, StringConstraints(max_length=40), AfterValidator(_timestamp)]
-FieldsText = Annotated[str, StringConstraints(max_length=2000), NoNul]
+# Documented as RFC 3339 (`format: date-time`); plain ISO dates are accepted as well.
+Timestamp = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    AfterValidator(_timestamp),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+# The grammars of `fields` and `sort`, as patterns for the OpenAPI document; the parsers
+# (query/projection.py, dashboards/service.py) enforce them and name what is wrong.
+FieldsText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_FIELDS_LENGTH),
+    Field(json_schema_extra={"pattern": FIELDS_PATTERN}),
+]
+SortText = Annotated[
+    str, StringConstraints(max_length=1000), Field(json_schema_extra={"pattern": SORT_PATTERN})
+]
 FilterText = Annotated[str, StringConstraints(max_length=100_000), NoNul]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
 TAG_PATTERN = r"^[A-Za-z0-9._~-]{1,64}$"
 DashboardTag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
-GridPosition = Annotated[int, Field(ge=0, le=100_000)]
-GridSize = Annotated[int, Field(ge=1, le=100_000)]
+
+
+def _whole_number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# JSON Schema's `integer`: 3 and 3.0, never `true` or `"3"` (the models are strict).
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+# Constraints before the validator, so that they stay in the JSON Schema.
+GridPosition = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole_number)]
+GridSize = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_whole_number)]
 READ_ONLY: dict[str, Any] = {"readOnly": True}
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Strict: a JSON `false` is not the number 0, nor `"3"` the number 3; what the OpenAPI
+    # document says is a number must be one.
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -206,7 +234,7 @@ class InsightSource(ApiModel):
 
 class InsightStateMetadata(ApiModel):
     connectorName: ShortText | None = None
-    count: int | None = None
+    count: WholeNumber | None = None
     datasourceId: ShortText | None = None
     names: Text | None = None
     type: ShortText | None = None
@@ -269,10 +297,10 @@ class InsightItem(ApiModel):
     id: str
     dashboardId: str
     type: str | None
-    row: int
-    col: int
-    sizeX: int
-    sizeY: int
+    row: WholeNumber
+    col: WholeNumber
+    sizeX: WholeNumber
+    sizeY: WholeNumber
     insightId: str | None
     insightName: str | None
     insightTitle: str | None
@@ -299,10 +327,10 @@ class SectionHeaderItem(ApiModel):
     accountId: str
     dashboardId: str
     type: str
-    row: int
-    col: int
-    sizeX: int
-    sizeY: int
+    row: WholeNumber
+    col: WholeNumber
+    sizeX: WholeNumber
+    sizeY: WholeNumber
     sectionHeaderId: str
     sectionHeader: SectionHeaderContent
 
@@ -424,11 +452,11 @@ class ListQuery(ApiModel):
     """List parameters, as a JSON body of the GET (the query string wins over it)."""
 
     filter: dict[str, Any] | FilterText | None = None
-    sort: LongText | None = None
+    sort: SortText | None = None
     fields: FieldsText | None = None
-    skip: Annotated[int, Field(ge=0, le=MAX_SKIP)] | None = None
-    take: Annotated[int, Field(ge=0, le=MAX_TAKE)] | None = None
-    limit: Annotated[int, Field(ge=0, le=MAX_TAKE)] | None = None
+    skip: Annotated[int, Field(ge=0, le=MAX_SKIP), BeforeValidator(_whole_number)] | None = None
+    take: Annotated[int, Field(ge=0, le=MAX_TAKE), BeforeValidator(_whole_number)] | None = None
+    limit: Annotated[int, Field(ge=0, le=MAX_TAKE), BeforeValidator(_whole_number)] | None = None
 
 
 def _partial(

@@ -553,7 +553,7 @@ def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[
             raise BadRequest(f"Cannot sort by '{name}'; sortable: {', '.join(sorted(SORTABLE))}.")
         expression = spec.expression(context)
         order.append(expression.desc() if key.startswith("-") else expression.asc())
-    if not re.match(SORT_PATTERN, sort):
+    if not re.fullmatch(SORT_PATTERN, sort):
         raise BadRequest("sort: expected field names separated by commas, each with + or -")
     return order
 
@@ -565,6 +565,18 @@ def _parse_filter(raw: dict[str, Any] | str | None) -> dict[str, Any] | None:
     if not isinstance(document, dict):
         raise BadRequest("filter: must be an object")
     return document
+
+
+def check_list_query(db: Database, caller: Caller, query: ListQuery) -> None:
+    """BadRequest unless every part of `query` is valid. A JSON body's parts that the query
+    string overrides are not used, and must be valid all the same."""
+    context = QueryContext(caller, db.dialect)
+    document = _parse_filter(query.filter)
+    if document:
+        compile_filter(document, context)
+    _order_by(query.sort, context)
+    if query.fields:
+        projection_module.parse_fields(query.fields)
 
 
 def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str, Any]:

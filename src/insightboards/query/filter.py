@@ -9,6 +9,7 @@ plain negations.
 """
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -33,8 +34,14 @@ from insightboards.query.fields import (
 MAX_DEPTH = 10
 MAX_NODES = 500
 MAX_IN = 500
+# `$all` of `$elemMatch` objects: each is a subquery of its own.
+MAX_ELEM_MATCHES = 50
+# No array holds more elements than this: a larger `$size` matches nothing (and stays out of
+# SQL, where it would overflow SQLite's integers).
+MAX_ARRAY_SIZE = 2**31 - 1
 
 _COMPARISONS = {"$gt", "$gte", "$lt", "$lte"}
+_COMPARED = {"$eq", "$ne", *_COMPARISONS}
 _FIELD_OPERATORS = {
     "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists",
     "$regex", "$options", "$not", "$elemMatch", "$size", "$all",
@@ -137,7 +144,10 @@ def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
         if isinstance(value, float) and not math.isfinite(value):
             raise BadRequest("filter: numbers must be finite")
         if isinstance(value, int) and abs(value) > 2**53:
-            return True, float(value)
+            try:
+                return True, float(value)
+            except OverflowError:  # beyond any double: compares like the largest one
+                return True, math.copysign(sys.float_info.max, value)
         return True, value
     if kind is Kind.BOOL:
         return isinstance(value, bool), value
@@ -147,11 +157,52 @@ def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
     return False, None
 
 
+def _operand(path: str, op: str, value: Any) -> Any:
+    """A value to compare with: a string, number, boolean, null, or `{"$date": "..."}`.
+
+    Nothing stored under a path that takes operators is an array or an object, so comparing
+    one with such a value is a mistake (arrays of objects are asked with `$elemMatch`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadRequest("filter: numbers must be finite")
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict) and set(value) == {"$date"} and isinstance(value["$date"], str):
+        return value
+    raise BadRequest(
+        f"filter: {op} on '{path}' takes a string, number, boolean, null or {{$date: ...}}"
+    )
+
+
+def _operands(path: str, op: str, value: Any) -> list[Any]:
+    return [_operand(path, op, item) for item in _as_list(op, value)]
+
+
+def _distinct(kind: Kind, values: list[Any]) -> list[Any]:
+    """The distinct values `values` compare as on a field of `kind` (1 and 1.0 are one,
+    so are two spellings of one timestamp); [] when one of them can never be equal."""
+    seen: dict[Any, Any] = {}
+    for value in values:
+        if value is None:
+            seen.setdefault(None, None)
+            continue
+        ok, typed = _typed(kind, value)
+        if not ok:
+            return []
+        seen.setdefault(typed, typed)
+    return list(seen.values())
+
+
+def _exists_operand(path: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value != 0
+    raise BadRequest(f"filter: $exists on '{path}' takes true or false")
+
+
 def _regex_operand(operator: str, value: Any, options: Any) -> tuple[str, str]:
     if not isinstance(value, str):
         raise BadRequest(f"filter: {operator} takes a string pattern")
-    if options is None:
-        options = ""
     if not isinstance(options, str):
         raise BadRequest("filter: $options takes a string")
     regex.validate(value, options)
@@ -222,7 +273,11 @@ class _Compiler:
                 if key not in _FIELD_OPERATORS:
                     raise BadRequest(f"filter: unknown operator {key} on '{path}'")
             if "$options" in value and "$regex" not in value:
-                raise BadRequest(f"filter: $options without $regex on '{path}'")
+                # Options for no pattern change nothing (MongoDB refuses them; a generated
+                # request cannot tell, as JSON Schema's dependentRequired is rarely honoured).
+                if not isinstance(value["$options"], str):
+                    raise BadRequest("filter: $options takes a string")
+                regex.validate_options(value["$options"])
             return value
         if isinstance(value, dict):
             if any(k.startswith("$") for k in value):
@@ -283,6 +338,8 @@ class _Compiler:
             )
 
         not_null = column.is_not(None) if nullable else TRUE
+        if op in _COMPARED:
+            _operand(path, op, operand)
         if op == "$eq":
             if operand is None:
                 is_null = column.is_(None) if nullable else FALSE
@@ -320,10 +377,15 @@ class _Compiler:
                        "$lt": column < sql_value, "$lte": column <= sql_value}[op]  # fmt: skip
             return sa.and_(not_null, compare)
         if op == "$in":
-            values = _as_list(op, operand)
+            values = _operands(path, op, operand)
             if kind is Kind.ACTIONS:
                 return self.actions_match(column, values, any_of=True)
-            typed = [v for ok, v in (_typed(kind, x) for x in values if x is not None) if ok]
+            # Distinct values: `[true, true, ...]` is one comparison, not hundreds.
+            typed = list(
+                dict.fromkeys(
+                    v for ok, v in (_typed(kind, x) for x in values if x is not None) if ok
+                )
+            )
             parts = []
             if typed and not (kind is Kind.BOOL and not is_column):
                 parts.append(sa.and_(not_null, column.in_(typed)))
@@ -336,9 +398,9 @@ class _Compiler:
             return sa.not_(again("$in", operand))
         if op == "$exists":
             exists = present if present is not None else TRUE
-            return exists if operand else sa.not_(exists)
+            return exists if _exists_operand(path, operand) else sa.not_(exists)
         if op == "$regex":
-            pattern, options = _regex_operand(op, operand, ops.get("$options"))
+            pattern, options = _regex_operand(op, operand, ops.get("$options", ""))
             if kind is Kind.ACTIONS:
                 return self.actions_regex(column, pattern, options)
             if kind is not Kind.STRING:
@@ -360,21 +422,24 @@ class _Compiler:
                 )  # fmt: skip
             raise BadRequest(f"filter: $not on '{path}' takes an operator object")
         if op == "$all":
-            values = _as_list(op, operand)
+            values = _operands(path, op, operand)
             if kind is Kind.ACTIONS:
                 return self.actions_match(column, values, any_of=False) if values else FALSE
-            return sa.and_(*(again("$eq", v) for v in values)) if values else FALSE
+            # One value equals all of them only if they are all the same value.
+            same = _distinct(kind, values)
+            return again("$eq", same[0]) if len(same) == 1 else FALSE
         if op == "$size":
             self.check_size(operand)
             return FALSE
         if op == "$elemMatch":
-            if not isinstance(operand, dict):
-                raise BadRequest("filter: $elemMatch takes an object")
-            return FALSE
+            raise BadRequest(f"filter: $elemMatch needs an array of objects; '{path}' is not one")
         raise BadRequest(f"filter: unknown operator {op} on '{path}'")
 
     @staticmethod
     def check_size(operand: Any) -> int:
+        """A whole number of elements: `2` or `2.0`, as in JSON Schema and MongoDB."""
+        if isinstance(operand, float) and operand.is_integer():
+            operand = int(operand)
         if isinstance(operand, bool) or not isinstance(operand, int) or operand < 0:
             raise BadRequest("filter: $size takes a whole number")
         return operand
@@ -413,9 +478,11 @@ class _Compiler:
         for op, operand in ops.items():
             self.budget.spend(depth)
             if op == "$size":
-                conditions.append(array.scope(self.context).count() == self.check_size(operand))
+                size = self.check_size(operand)
+                count = array.scope(self.context).count()
+                conditions.append(count == size if size <= MAX_ARRAY_SIZE else FALSE)
             elif op == "$exists":
-                conditions.append(TRUE if operand else FALSE)
+                conditions.append(TRUE if _exists_operand(path, operand) else FALSE)
             elif op == "$elemMatch":
                 conditions.append(self.elem_match(path, array, operand, depth + 1))
             elif op == "$all":
@@ -424,23 +491,40 @@ class _Compiler:
                     isinstance(v, dict) and set(v) == {"$elemMatch"} for v in values
                 ):
                     raise BadRequest(f"filter: $all on '{path}' takes $elemMatch objects")
+                if len(values) > MAX_ELEM_MATCHES:
+                    raise BadRequest(
+                        f"filter: $all on '{path}' takes at most {MAX_ELEM_MATCHES} objects"
+                    )
                 conditions.extend(
                     self.elem_match(path, array, v["$elemMatch"], depth + 1) for v in values
                 )
-            elif op in ("$eq", "$ne") and operand == []:
+            elif op in ("$eq", "$ne"):
+                equal = self.array_equals(path, array, operand)
+                conditions.append(equal if op == "$eq" else sa.not_(equal))
+            elif op in ("$in", "$nin"):
+                # Each value is `[]` (no elements) or one that never matches: one test at most.
+                values = _as_list(op, operand)
+                for v in values:
+                    self.array_equals(path, array, v)
                 empty = sa.not_(array.scope(self.context).exists(TRUE))
-                conditions.append(empty if op == "$eq" else sa.not_(empty))
-            elif op in ("$eq", "$in", *_COMPARISONS):
-                if isinstance(operand, (dict, list)):
-                    raise BadRequest(
-                        f"filter: '{path}' holds objects; use $elemMatch or dotted paths"
-                    )
+                equal_any = empty if [] in values else FALSE
+                conditions.append(equal_any if op == "$in" else sa.not_(equal_any))
+            elif op in _COMPARISONS:
+                # Objects never compare with a value (MongoDB compares types first).
+                self.array_equals(path, array, operand)
                 conditions.append(FALSE)
-            elif op in ("$ne", "$nin"):
-                conditions.append(TRUE)
             else:
                 raise BadRequest(f"filter: {op} is not supported on '{path}'")
         return sa.and_(TRUE, *conditions)
+
+    def array_equals(self, path: str, array: Array, value: Any) -> Condition:
+        """A whole array of objects equals `[]` when it has no elements, and never a value."""
+        if value == [] and isinstance(value, list):
+            return sa.not_(array.scope(self.context).exists(TRUE))
+        if isinstance(value, (dict, list)):
+            raise BadRequest(f"filter: '{path}' holds objects; use $elemMatch or dotted paths")
+        _operand(path, "$eq", value)
+        return FALSE
 
     def elem_match(self, path: str, array: Array, operand: Any, depth: int) -> Condition:
         if not isinstance(operand, dict) or not operand:
@@ -515,7 +599,7 @@ class _Compiler:
         if op == "$exists":
             # Every element carries every field (null when unset), as the responses show.
             exists = array.scope(self.context).exists(TRUE)
-            return exists if operand else sa.not_(exists)
+            return exists if _exists_operand(path, operand) else sa.not_(exists)
         if op == "$not":
             if not (isinstance(operand, dict) and operand):
                 raise BadRequest(f"filter: $not on '{path}' takes an operator object")
@@ -532,8 +616,11 @@ class _Compiler:
                 if None in values:
                     parts.append(self.element_op(path, array, field, "$eq", None, ops, depth))
                 return sa.and_(*parts) if parts else FALSE
-            equal_each = (self.element_op(path, array, field, "$eq", v, ops, depth) for v in values)
-            return sa.and_(*equal_each) if values else FALSE
+            # Each value may be met by a different element: one test per distinct value.
+            distinct = _distinct(field.kind, values)
+            equal_each = [self.element_op(path, array, field, "$eq", v, ops, depth)
+                          for v in distinct]  # fmt: skip
+            return sa.and_(*equal_each) if equal_each else FALSE
         if op in ("$size", "$elemMatch"):
             if field.kind is Kind.ACTIONS and op == "$size":
                 self.check_size(operand)

@@ -14,6 +14,7 @@ Projection = dict[str, "Projection | None"]
 
 MAX_FIELDS_LENGTH = 2000
 MAX_DEPTH = 3
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _grammar(depth: int) -> str:
@@ -34,7 +35,7 @@ def parse_fields(text: str) -> Projection:
     if position != len(text):
         raise BadRequest(f"fields: unexpected '{text[position]}' at position {position}")
     # The parser names the first problem; the grammar has the last word (no empty names).
-    if not re.match(FIELDS_PATTERN, text):
+    if not re.fullmatch(FIELDS_PATTERN, text):
         raise BadRequest(
             "fields: expected names separated by commas, with `{...}` for sub-fields "
             f"(at most {MAX_DEPTH} levels)"
@@ -52,7 +53,7 @@ def _parse_list(text: str, position: int, depth: int) -> tuple[Projection, int]:
             position += 1
         name = text[start:position].strip()
         if name:
-            if not (name.replace("_", "").replace("-", "").isalnum() and name.isascii()):
+            if not _NAME.fullmatch(name):
                 raise BadRequest(f"fields: '{name}' is not a field name")
             tree[name] = None
         if position < len(text) and text[position] == "{":

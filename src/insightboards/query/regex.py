@@ -28,11 +28,7 @@ _OPTIONS_OBJECT = _re2_options()
 def validate(pattern: str, options: str) -> None:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise BadRequest(f"filter: $regex is longer than {MAX_PATTERN_LENGTH} characters")
-    unknown = set(options) - _OPTIONS
-    if unknown:
-        raise BadRequest(
-            f"filter: $options may contain only i, m and s, not {''.join(sorted(unknown))}"
-        )
+    validate_options(options)
     try:
         _compiled(re2_pattern(pattern, options))
     except re2.error as error:
@@ -40,6 +36,14 @@ def validate(pattern: str, options: str) -> None:
         if isinstance(reason, bytes):
             reason = reason.decode(errors="replace")
         raise BadRequest(f"filter: $regex is not supported: {reason}") from None
+
+
+def validate_options(options: str) -> None:
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise BadRequest(
+            f"filter: $options may contain only i, m and s, not {''.join(sorted(unknown))}"
+        )
 
 
 def re2_pattern(pattern: str, options: str) -> str:
