@@ -114,10 +114,14 @@ def test_oversized_headers_and_query_strings_get_4xx(server: Server, tenant: Ten
         b"GET /results/api/v2/dashboards?filter=" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n"
         + f"Authorization: Bearer {token}\r\n\r\n".encode()
     )  # fmt: skip
-    for request in (huge_header, huge_query):
-        status_line = _raw_request(server, request).split(b"\r\n", 1)[0]
+    malformed = b"GET /results/api/v2/dashboards HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+    for request in (huge_header, huge_query, malformed):
+        response = _raw_request(server, request)
+        status_line = response.split(b"\r\n", 1)[0]
         status = int(status_line.split()[1])
         assert 400 <= status < 500, status_line
+        # Refused by the HTTP parser, before any route: still a problem document.
+        assert b"content-type: application/problem+json" in response.lower(), response[:300]
 
 
 def test_one_access_log_line_per_request_without_tokens_or_bodies(
