@@ -11,26 +11,18 @@ from tests.e2e.harness import (
     Server,
     Tenant,
     admin,
-    fresh_database,
-    postgres_reachable,
-    start_server,
+    backends,
+    server_on_fresh_database,
 )
 
 
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if postgres_reachable() else ["sqlite"]
-
-
-@pytest.fixture(scope="session", params=_backends())
+@pytest.fixture(scope="session", params=backends())
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A running `insightboards serve` on a fresh database of each backend."""
-    directory = tmp_path_factory.mktemp(request.param)
-    with fresh_database(request.param, directory) as database_url:
-        running = start_server(database_url, directory / "server.log")
-        yield running
-        running.stop()
+    with server_on_fresh_database(request.param, tmp_path_factory.mktemp(request.param)) as s:
+        yield s
 
 
 def make_tenant(server: Server, name: str = "Tenant") -> Tenant:

@@ -75,6 +75,24 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         drop_postgres_database(name)
 
 
+def backends() -> list[str]:
+    """The database backends the end-to-end tests run on."""
+    return ["sqlite", "postgresql"] if postgres_reachable() else ["sqlite"]
+
+
+@contextmanager
+def server_on_fresh_database(
+    backend: str, directory: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """A running `insightboards serve` on a new database of `backend`, stopped afterwards."""
+    with fresh_database(backend, directory) as database_url:
+        running = start_server(database_url, directory / "server.log", extra_env)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -29,12 +29,11 @@ def precondition_failed_only_on_a_stale_if_match(ctx: Any, response: Any, case: 
     if_match = headers.get("if-match")
     if if_match is None or if_match.strip() == "*":
         raise AssertionError("412 without an If-Match that could fail")
-    board_id = (case.path_parameters or {}).get("dashboardId") or (case.path_parameters or {}).get(
-        "id"
-    )
+    parameters = case.path_parameters or {}
+    board_id = parameters.get("dashboardId") or parameters.get("id")
     request = response.request
     board_url = str(request.url).split("/dashboards/")[0] + f"/dashboards/{board_id}"
-    auth = {k: v for k, v in request.headers.items() if k.lower() in ("authorization",)}
+    auth = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
     current = requests.get(board_url, headers=auth, timeout=10)
     if current.status_code == 404:
         raise AssertionError("412 for a board that does not exist (should be 404)")

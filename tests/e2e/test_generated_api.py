@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import Server, fresh_database, postgres_reachable, start_server
+from tests.e2e.harness import Server, backends, server_on_fresh_database
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG = REPOSITORY / "tests" / "e2e" / "schemathesis.toml"
@@ -34,24 +34,15 @@ EXAMPLES = int(os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_EXAMPLES", "200"))
 FULL_COVERAGE = os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_COVERAGE") == "full"
 
 
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if postgres_reachable() else ["sqlite"]
-
-
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backends())
 def unthrottled_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server of its own: thousands of requests a minute, so no rate limit."""
     directory = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
-    with fresh_database(request.param, directory) as database_url:
-        server = start_server(
-            database_url,
-            directory / "server.log",
-            extra_env={"INSIGHTBOARDS_RATE_LIMIT_PER_MINUTE": "0"},
-        )
+    no_limit = {"INSIGHTBOARDS_RATE_LIMIT_PER_MINUTE": "0"}
+    with server_on_fresh_database(request.param, directory, no_limit) as server:
         yield server
-        server.stop()
 
 
 def _schemathesis(server: Server, directory: Path, *selection: str) -> str:

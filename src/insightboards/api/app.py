@@ -119,6 +119,14 @@ def _describe_errors_as_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_FILTER_DESCRIPTION = (
+    'A MongoDB query document: `{"tags.name": "okr", "archived": false}`. '
+    "The vendor's relaxed syntax is accepted as well, in the query string and as a string "
+    "in a JSON body: unquoted keys, single-quoted strings, trailing commas "
+    "(`{tags.name: 'okr'}`). See docs/query-language.md."
+)
+
+
 def _describe_filter(document: dict[str, Any]) -> None:
     """`filter` is a query document, not free text: the query parameter is declared as JSON
     content of the `Filter` schema (the relaxed syntax is a superset that the schema cannot
@@ -137,11 +145,3 @@ def _describe_filter(document: dict[str, Any]) -> None:
         "anyOf": [filter_ref, {"type": "null"}],
         "description": _FILTER_DESCRIPTION,
     }
-
-
-_FILTER_DESCRIPTION = (
-    'A MongoDB query document: `{"tags.name": "okr", "archived": false}`. '
-    "The vendor's relaxed syntax is accepted as well, in the query string and as a string "
-    "in a JSON body: unquoted keys, single-quoted strings, trailing commas "
-    "(`{tags.name: 'okr'}`). See docs/query-language.md."
-)

@@ -92,7 +92,16 @@ def list_dashboards(
 ) -> Response:
     from_body = body or ListQuery()
     if body is not None:
-        service.check_list_query(database, caller, body)
+        # What the query string overrides is not used, and must be valid all the same.
+        service.check_list_query(
+            database,
+            caller,
+            ListQuery.model_construct(
+                filter=body.filter if filter is not None else None,
+                sort=body.sort if sort is not None else None,
+                fields=body.fields if fields is not None else None,
+            ),
+        )
     # Both sources are validated already; the query string wins.
     query = ListQuery.model_construct(
         skip=skip if skip is not None else from_body.skip,

@@ -297,10 +297,10 @@ class InsightItem(ApiModel):
     id: str
     dashboardId: str
     type: str | None
-    row: WholeNumber
-    col: WholeNumber
-    sizeX: WholeNumber
-    sizeY: WholeNumber
+    row: int
+    col: int
+    sizeX: int
+    sizeY: int
     insightId: str | None
     insightName: str | None
     insightTitle: str | None
@@ -327,10 +327,10 @@ class SectionHeaderItem(ApiModel):
     accountId: str
     dashboardId: str
     type: str
-    row: WholeNumber
-    col: WholeNumber
-    sizeX: WholeNumber
-    sizeY: WholeNumber
+    row: int
+    col: int
+    sizeX: int
+    sizeY: int
     sectionHeaderId: str
     sectionHeader: SectionHeaderContent
 
@@ -446,6 +446,8 @@ class TagUsage(ApiModel):
 # Paging bounds; beyond them a database integer would overflow.
 MAX_SKIP = 2**31 - 1
 MAX_TAKE = 1000
+Skip = Annotated[int, Field(ge=0, le=MAX_SKIP), BeforeValidator(_whole_number)]
+Take = Annotated[int, Field(ge=0, le=MAX_TAKE), BeforeValidator(_whole_number)]
 
 
 class ListQuery(ApiModel):
@@ -454,9 +456,9 @@ class ListQuery(ApiModel):
     filter: dict[str, Any] | FilterText | None = None
     sort: SortText | None = None
     fields: FieldsText | None = None
-    skip: Annotated[int, Field(ge=0, le=MAX_SKIP), BeforeValidator(_whole_number)] | None = None
-    take: Annotated[int, Field(ge=0, le=MAX_TAKE), BeforeValidator(_whole_number)] | None = None
-    limit: Annotated[int, Field(ge=0, le=MAX_TAKE), BeforeValidator(_whole_number)] | None = None
+    skip: Skip | None = None
+    take: Take | None = None
+    limit: Take | None = None
 
 
 def _partial(

@@ -568,8 +568,7 @@ def _parse_filter(raw: dict[str, Any] | str | None) -> dict[str, Any] | None:
 
 
 def check_list_query(db: Database, caller: Caller, query: ListQuery) -> None:
-    """BadRequest unless every part of `query` is valid. A JSON body's parts that the query
-    string overrides are not used, and must be valid all the same."""
+    """BadRequest unless the filter, sort and fields of `query` are valid."""
     context = QueryContext(caller, db.dialect)
     document = _parse_filter(query.filter)
     if document:

@@ -141,8 +141,6 @@ def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
     if kind is Kind.NUMBER:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False, None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise BadRequest("filter: numbers must be finite")
         if isinstance(value, int) and abs(value) > 2**53:
             try:
                 return True, float(value)
@@ -190,6 +188,16 @@ def _distinct(kind: Kind, values: list[Any]) -> list[Any]:
             return []
         seen.setdefault(typed, typed)
     return list(seen.values())
+
+
+def _is_empty_array(path: str, value: Any) -> bool:
+    """What a whole array of objects may be compared with: `[]`, or a value it never equals."""
+    if isinstance(value, list) and not value:
+        return True
+    if isinstance(value, (dict, list)):
+        raise BadRequest(f"filter: '{path}' holds objects; use $elemMatch or dotted paths")
+    _operand(path, "$eq", value)
+    return False
 
 
 def _exists_operand(path: str, value: Any) -> bool:
@@ -503,15 +511,12 @@ class _Compiler:
                 conditions.append(equal if op == "$eq" else sa.not_(equal))
             elif op in ("$in", "$nin"):
                 # Each value is `[]` (no elements) or one that never matches: one test at most.
-                values = _as_list(op, operand)
-                for v in values:
-                    self.array_equals(path, array, v)
-                empty = sa.not_(array.scope(self.context).exists(TRUE))
-                equal_any = empty if [] in values else FALSE
+                empties = [_is_empty_array(path, v) for v in _as_list(op, operand)]
+                equal_any = self.array_equals(path, array, []) if any(empties) else FALSE
                 conditions.append(equal_any if op == "$in" else sa.not_(equal_any))
             elif op in _COMPARISONS:
                 # Objects never compare with a value (MongoDB compares types first).
-                self.array_equals(path, array, operand)
+                _is_empty_array(path, operand)
                 conditions.append(FALSE)
             else:
                 raise BadRequest(f"filter: {op} is not supported on '{path}'")
@@ -519,11 +524,8 @@ class _Compiler:
 
     def array_equals(self, path: str, array: Array, value: Any) -> Condition:
         """A whole array of objects equals `[]` when it has no elements, and never a value."""
-        if value == [] and isinstance(value, list):
+        if _is_empty_array(path, value):
             return sa.not_(array.scope(self.context).exists(TRUE))
-        if isinstance(value, (dict, list)):
-            raise BadRequest(f"filter: '{path}' holds objects; use $elemMatch or dotted paths")
-        _operand(path, "$eq", value)
         return FALSE
 
     def elem_match(self, path: str, array: Array, operand: Any, depth: int) -> Condition:

@@ -16,6 +16,7 @@ from insightboards.query.regex import MAX_PATTERN_LENGTH
 JsonSchema = dict[str, Any]
 _NO_NUL = r"^[^\x00]*$"
 _LOGICAL = ("$and", "$or", "$nor")
+_EXISTS: JsonSchema = {"type": ["boolean", "number"]}
 
 
 def _ref(name: str) -> JsonSchema:
@@ -38,7 +39,7 @@ def _operators(name: str, *, size: bool = True) -> JsonSchema:
     }
     properties |= {op: _ref("FilterOperandList") for op in ("$in", "$nin", "$all")}
     properties |= {
-        "$exists": {"type": ["boolean", "number"]},
+        "$exists": _EXISTS,
         "$regex": _ref("FilterRegex"),
         "$options": {"type": "string", "pattern": "^[ims]*$"},
         "$not": _ref(name),
@@ -80,7 +81,7 @@ def _array_components(array_name: str, fields: list[str]) -> dict[str, JsonSchem
             "$nin": {"type": "array", "maxItems": MAX_IN, "items": value_or_empty},
             **{op: _ref("FilterScalar") for op in ("$gt", "$gte", "$lt", "$lte")},
             "$size": _ref("FilterSize"),
-            "$exists": {"type": ["boolean", "number"]},
+            "$exists": _EXISTS,
             "$elemMatch": element_match,
             "$all": {
                 "type": "array",
