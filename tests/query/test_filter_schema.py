@@ -81,6 +81,7 @@ def test_random_documents_are_judged_alike(document: Any) -> None:
         ({"name": ["okr"]}, False),
         ({"name": {"$in": ["a", None, {"$date": "2026-01-01"}]}}, True),
         ({"name": {"$in": [["a"]]}}, False),
+        ({"tags.name": {"$all": [["a"]]}}, False),
         ({"dateCreated": {"$gte": {"$date": "2026-01-01"}}}, True),
         ({"tags": []}, True),
         ({"tags": {"$in": [[], "x"]}}, True),

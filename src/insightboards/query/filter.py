@@ -611,7 +611,7 @@ class _Compiler:
                                 for o, v in inner.items() if o != "$options"))
             )  # fmt: skip
         if op == "$all":
-            values = _as_list(op, operand)
+            values = _operands(path, op, operand)
             if field.kind is Kind.ACTIONS:
                 actions = [v for v in values if v is not None]
                 parts = [any_element("$all", actions)] if actions else []
