@@ -197,15 +197,15 @@ def _as_parameters(caller: Caller) -> dict[str, sa.ColumnElement[Any]]:
 
 @dataclass(frozen=True)
 class ReadCount:
-    """The read rule split for counting: readable = inherited - denied + other.
+    """The read rule split for counting: readable = inheriting - denied + other.
 
-    Most boards inherit the account's defaults, which let everyone read; counting those
-    needs no test per board, so an index on (account_id, inherits) counts them in a range.
+    Most boards inherit the account's defaults, which let everyone read; their number is
+    kept per account (table dashboard_counts), so counting them visits no board at all.
     `denied` (inherited, but the caller owns it and denied themselves reading) and `other`
-    (not inherited, readable by ownership or a grant) are small sets.
+    (not inherited, readable by ownership or a grant) are small sets, each one range of the
+    index on (account_id, inherits, created_by_id, ...).
     """
 
-    inherited: sa.ColumnElement[bool]
     denied: sa.ColumnElement[bool]
     other: sa.ColumnElement[bool]
 
@@ -213,10 +213,8 @@ class ReadCount:
 @lru_cache(maxsize=1024)
 def caller_read_count(caller: Caller) -> ReadCount:
     terms = _rule_terms(READ, **_as_parameters(caller))
-    inherited = dashboards.c.inherits == sa.true()
     return ReadCount(
-        inherited=inherited,
-        denied=sa.and_(inherited, terms.owner_denied),
+        denied=sa.and_(dashboards.c.inherits == sa.true(), terms.owner_denied),
         other=sa.and_(
             dashboards.c.inherits == sa.false(),
             sa.or_(terms.as_owner, terms.from_grants),

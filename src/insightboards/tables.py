@@ -137,6 +137,16 @@ dashboards = sa.Table(
     ),
 )
 
+# How many boards of each account inherit the account's defaults (every user reads those),
+# kept by triggers on `dashboards` (migration 0005) in the transaction that changes them, so
+# that an unfiltered list counts what the caller may read without visiting every board.
+dashboard_counts = sa.Table(
+    "dashboard_counts",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("inheriting", sa.Integer, nullable=False),
+)
+
 dashboard_items = sa.Table(
     "dashboard_items",
     metadata,

@@ -14,6 +14,7 @@ from sqlalchemy.sql import operators
 from insightboards.access import READ, ReadCount, allowed_predicate
 from insightboards.tables import (
     AnyRow,
+    dashboard_counts,
     dashboard_grants,
     dashboard_items,
     dashboard_labels,
@@ -297,7 +298,13 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
             .scalar_subquery()
         )
 
-    total = count(rule.inherited) - count(rule.denied) + count(rule.other)
+    inheriting = sa.func.coalesce(
+        sa.select(dashboard_counts.c.inheriting)
+        .where(dashboard_counts.c.account_id == account_id)
+        .scalar_subquery(),
+        0,
+    )
+    total = inheriting - count(rule.denied) + count(rule.other)
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
