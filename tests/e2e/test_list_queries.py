@@ -172,3 +172,41 @@ def test_totals_stay_right_on_every_page_of_a_label_filter(api: Api) -> None:
         page = api.list(filter=label, sort="name", **params)
         assert _names(page) == names and page["totalCount"] == 5, params
     assert api.list(filter=json.dumps({"tags.name": f"{mark}-none"}))["totalCount"] == 0
+
+
+def test_each_field_alone_equals_that_field_of_the_whole_document(
+    api: Api, member_api: Api, tenant: Any
+) -> None:
+    """A projection loads only the child tables its fields need (items, labels, grants,
+    readers); what it returns must be what the whole document says, field by field."""
+    mark = _marker()
+    api.create(
+        name=mark,
+        tags=[{"name": mark}, {"name": "second"}],
+        insights=[{"insightId": mark, "row": 1}],
+        sectionHeaders=[{"header": "Top", "row": 0}],
+        access={
+            "inherits": False,
+            "permissions": [
+                {
+                    "principalKind": "user",
+                    "principalId": tenant.users["member"],
+                    "grant": ["read", "update"],
+                }
+            ],
+        },
+    )
+    # The member may update by the grant alone: without it, readOnly would be true.
+    assert member_api.list(filter=json.dumps({"tags.name": mark}))["items"][0]["readOnly"] is False
+    for caller in (api, member_api):
+        whole = caller.list(filter=json.dumps({"tags.name": mark}))["items"][0]
+        assert whole["insightsCount"] == 1 and whole["usersCount"] >= 1
+        for field in whole:
+            alone = caller.list(filter=json.dumps({"tags.name": mark}), fields=field)["items"]
+            expected = {"id": whole["id"], "accountId": whole["accountId"], field: whole[field]}
+            assert alone == [expected], field
+        pairs = "tags,readOnly,insights{insightId},usersCount"
+        projected = caller.list(filter=json.dumps({"tags.name": mark}), fields=pairs)["items"][0]
+        assert projected["readOnly"] == whole["readOnly"]
+        assert projected["insights"] == [{"insightId": mark}]
+        assert projected["tags"] == whole["tags"] and projected["usersCount"] == whole["usersCount"]

@@ -6,12 +6,13 @@ with one query per child table, never one query per dashboard.
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
 
 from insightboards.access import READ, ReadCount, allowed_predicate
+from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
 from insightboards.tables import (
     AnyRow,
     dashboard_counts,
@@ -23,6 +24,7 @@ from insightboards.tables import (
 )
 
 Row = AnyRow
+Child = TypeVar("Child", ItemRecord, LabelRecord, GrantRecord)
 
 
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
@@ -31,20 +33,22 @@ def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
 
 def get(
     conn: sa.Connection, account_id: str, dashboard_id: str, for_update: bool = False
-) -> Row | None:
+) -> DashboardRecord | None:
     """One dashboard; `for_update` locks its row (PostgreSQL) until the transaction ends."""
     query = sa.select(dashboards).where(
         dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
     )
     if for_update:
         query = query.with_for_update()
-    return conn.execute(query).first()
+    row = conn.execute(query).first()
+    return None if row is None else DashboardRecord._make(row)
 
 
-def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> Row | None:
-    return conn.execute(
+def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> DashboardRecord | None:
+    row = conn.execute(
         sa.select(dashboards).where(dashboards.c.account_id == account_id, dashboards.c.tag == tag)
     ).first()
+    return None if row is None else DashboardRecord._make(row)
 
 
 def tag_taken(conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None) -> bool:
@@ -128,14 +132,17 @@ def replace_grants(
     _replace_children(conn, dashboard_grants, account_id, dashboard_id, rows)
 
 
-def get_item(conn: sa.Connection, account_id: str, dashboard_id: str, item_id: str) -> Row | None:
-    return conn.execute(
+def get_item(
+    conn: sa.Connection, account_id: str, dashboard_id: str, item_id: str
+) -> ItemRecord | None:
+    row = conn.execute(
         sa.select(dashboard_items).where(
             dashboard_items.c.account_id == account_id,
             dashboard_items.c.dashboard_id == dashboard_id,
             dashboard_items.c.id == item_id,
         )
     ).first()
+    return None if row is None else ItemRecord._make(row)
 
 
 def next_item_position(conn: sa.Connection, account_id: str, dashboard_id: str) -> int:
@@ -182,26 +189,33 @@ _CHILDREN = {
 
 
 def _children_by_dashboard(
-    conn: sa.Connection, table: sa.Table, account_id: str, ids: Sequence[str]
-) -> dict[str, list[Row]]:
-    grouped: dict[str, list[Row]] = defaultdict(list)
+    conn: sa.Connection, table: sa.Table, record: type[Child], account_id: str, ids: Sequence[str]
+) -> defaultdict[str, list[Child]]:
+    grouped: defaultdict[str, list[Child]] = defaultdict(list)
     if not ids:
         return grouped
     for row in conn.execute(_CHILDREN[table.name], {"account_id": account_id, "ids": list(ids)}):
-        grouped[row.dashboard_id].append(row)
+        child = record._make(row)
+        grouped[child.dashboard_id].append(child)
     return grouped
 
 
-def load_items(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, list[Row]]:
-    return _children_by_dashboard(conn, dashboard_items, account_id, ids)
+def load_items(
+    conn: sa.Connection, account_id: str, ids: Sequence[str]
+) -> defaultdict[str, list[ItemRecord]]:
+    return _children_by_dashboard(conn, dashboard_items, ItemRecord, account_id, ids)
 
 
-def load_labels(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, list[Row]]:
-    return _children_by_dashboard(conn, dashboard_labels, account_id, ids)
+def load_labels(
+    conn: sa.Connection, account_id: str, ids: Sequence[str]
+) -> defaultdict[str, list[LabelRecord]]:
+    return _children_by_dashboard(conn, dashboard_labels, LabelRecord, account_id, ids)
 
 
-def load_grants(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, list[Row]]:
-    return _children_by_dashboard(conn, dashboard_grants, account_id, ids)
+def load_grants(
+    conn: sa.Connection, account_id: str, ids: Sequence[str]
+) -> defaultdict[str, list[GrantRecord]]:
+    return _children_by_dashboard(conn, dashboard_grants, GrantRecord, account_id, ids)
 
 
 def _readers_expression() -> sa.ColumnElement[int]:
@@ -258,7 +272,7 @@ def list_page(
     take: int,
     scan_where: Iterable[sa.ColumnElement[bool]] | None = None,
     read_count: ReadCount | None = None,
-) -> tuple[list[Row], int]:
+) -> tuple[list[DashboardRecord], int]:
     """One page of dashboards matching `where`, and how many match in all.
 
     `scan_where` is the same filter with its label, item and grant conditions tested board
@@ -283,7 +297,7 @@ def list_page(
     # The page's ids first, which the indexes answer without reading rows.
     page_ids = list(conn.execute(page).scalars())
     rows = conn.execute(_BOARDS_BY_ID, {"account_id": account_id, "ids": page_ids})
-    by_id = {row.id: row for row in rows}
+    by_id = {row.id: row for row in map(DashboardRecord._make, rows)}
     return [by_id[dashboard_id] for dashboard_id in page_ids], total
 
 

@@ -8,6 +8,7 @@ import dataclasses
 import re
 import secrets
 import string
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from insightboards.access import ALL_BITS, Action, Caller, Grant, Policy
 from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
 from insightboards.dashboards import repository
+from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
 from insightboards.dashboards.schemas import (
     SECTION_HEADER,
     AccessIn,
@@ -43,9 +45,6 @@ from insightboards.query import projection as projection_module
 from insightboards.query import relaxed_json
 from insightboards.query.fields import INDEXED_SORT_KEYS, SORT_PATTERN, SORTABLE, QueryContext
 from insightboards.query.filter import compile_filter, starts_from_child_table
-from insightboards.tables import AnyRow
-
-Row = AnyRow
 
 DEFAULT_TAKE = 100
 LIST_TIME_LIMIT_MS = 1000
@@ -126,7 +125,7 @@ def _item_row(
     position: int,
     caller: Caller,
     now: str,
-    previous: Row | None,
+    previous: ItemRecord | None,
 ) -> dict[str, Any]:
     common = {
         "id": item_id,
@@ -189,7 +188,7 @@ def _layout_rows(
     items: Sequence[DashboardItemIn],
     caller: Caller,
     now: str,
-    previous: dict[str, Row] | None = None,
+    previous: dict[str, ItemRecord] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for a whole layout; ids sent are kept, missing ones are generated."""
     previous = previous or {}
@@ -216,7 +215,7 @@ def _layout_rows(
 # --- presenting rows as API documents --------------------------------------------------------
 
 
-def _policy(row: Row, grants: Sequence[Row]) -> Policy:
+def _policy(row: DashboardRecord, grants: Sequence[GrantRecord]) -> Policy:
     return Policy(
         owner_id=row.created_by_id,
         inherits=row.inherits,
@@ -227,7 +226,7 @@ def _policy(row: Row, grants: Sequence[Row]) -> Policy:
     )
 
 
-def _present_item(item: Row) -> dict[str, Any]:
+def _present_item(item: ItemRecord) -> dict[str, Any]:
     grid = {
         "id": item.id,
         "dashboardId": item.dashboard_id,
@@ -269,7 +268,7 @@ def _present_item(item: Row) -> dict[str, Any]:
     }
 
 
-def _present_label(label: Row) -> dict[str, Any]:
+def _present_label(label: LabelRecord) -> dict[str, Any]:
     return {
         "id": label.label_id,
         "name": label.name,
@@ -286,11 +285,11 @@ def _grant_json(bits: int) -> dict[str, list[Action]]:
 
 
 def _present(
-    row: Row,
+    row: DashboardRecord,
     caller: Caller,
-    items: Sequence[Row],
-    labels: Sequence[Row],
-    grants: Sequence[Row],
+    items: Sequence[ItemRecord],
+    labels: Sequence[LabelRecord],
+    grants: Sequence[GrantRecord],
     readers: int,
 ) -> dict[str, Any]:
     allowed = access.allowed_actions(caller, _policy(row, grants))
@@ -344,19 +343,40 @@ def _present(
     }
 
 
+# The fields of a dashboard document that each child table feeds; a projection that asks
+# for none of a table's fields skips loading it.
+_ITEM_FIELDS = frozenset({"insights", "sectionHeaders", "insightsCount", "sectionHeadersCount"})
+_LABEL_FIELDS = frozenset({"tags"})
+_GRANT_FIELDS = frozenset({"access", "currentUserAllowedActions", "readOnly"})
+_READER_FIELDS = frozenset({"usersCount"})
+
+
 def _present_many(
     conn: sa.Connection,
     caller: Caller,
-    rows: Sequence[Row],
-    grants: dict[str, list[Row]] | None = None,
+    rows: Sequence[DashboardRecord],
+    grants: dict[str, list[GrantRecord]] | None = None,
+    wanted: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Full documents for `rows`; `grants` when the caller already loaded them."""
+    """Documents for `rows`; `grants` when the caller already loaded them. With `wanted` (the
+    top-level fields a projection keeps), child tables none of those fields need are not
+    loaded, and the fields they would feed are wrong: the projection must drop them."""
     ids = [row.id for row in rows]
-    items = repository.load_items(conn, caller.account_id, ids)
-    labels = repository.load_labels(conn, caller.account_id, ids)
+    account_id = caller.account_id
+    none: defaultdict[str, list[Any]] = defaultdict(list)
+
+    def needed(fields: frozenset[str]) -> bool:
+        return wanted is None or not wanted.isdisjoint(fields)
+
+    items = repository.load_items(conn, account_id, ids) if needed(_ITEM_FIELDS) else none
+    labels = repository.load_labels(conn, account_id, ids) if needed(_LABEL_FIELDS) else none
     if grants is None:
-        grants = repository.load_grants(conn, caller.account_id, ids)
-    readers = repository.readers_count(conn, caller.account_id, ids)
+        grants = repository.load_grants(conn, account_id, ids) if needed(_GRANT_FIELDS) else none
+    readers = (
+        repository.readers_count(conn, account_id, ids)
+        if needed(_READER_FIELDS)
+        else defaultdict(int)
+    )
     return [
         _present(row, caller, items[row.id], labels[row.id], grants[row.id], readers[row.id])
         for row in rows
@@ -376,15 +396,15 @@ def _present_one(conn: sa.Connection, caller: Caller, dashboard_id: str) -> dict
 class _Checked:
     """A dashboard row with its grants and what the caller may do with it."""
 
-    row: Row
-    grants: list[Row]
+    row: DashboardRecord
+    grants: list[GrantRecord]
     allowed: list[Action]
 
-    def presented_grants(self) -> dict[str, list[Row]]:
+    def presented_grants(self) -> dict[str, list[GrantRecord]]:
         return {self.row.id: self.grants}
 
 
-def _check(conn: sa.Connection, caller: Caller, row: Row) -> _Checked:
+def _check(conn: sa.Connection, caller: Caller, row: DashboardRecord) -> _Checked:
     grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
     return _Checked(row, grants, access.allowed_actions(caller, _policy(row, grants)))
 
@@ -406,7 +426,7 @@ def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action
     return checked
 
 
-def _check_version(row: Row, if_match: int | None) -> None:
+def _check_version(row: DashboardRecord, if_match: int | None) -> None:
     if if_match is not None and row.version != if_match:
         raise PreconditionFailed(
             f"The dashboard was changed by someone else (now at version {row.version}); "
@@ -608,7 +628,9 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
                 scan_where=scan_conditions,
                 read_count=None if document else access.caller_read_count(caller),
             )
-            items = _present_many(conn, caller, rows)
+            items = _present_many(
+                conn, caller, rows, wanted=None if projection is None else frozenset(projection)
+            )
     except QueryTimeout:
         raise BadRequest(
             f"The query took longer than {LIST_TIME_LIMIT_MS} ms; narrow the filter."
@@ -625,7 +647,10 @@ def _sorted_by_index(sort: str | None) -> bool:
 
 
 def _access_changes(
-    row: Row, grants: Sequence[Row], columns: dict[str, Any], new_grants: list[dict[str, Any]]
+    row: DashboardRecord,
+    grants: Sequence[GrantRecord],
+    columns: dict[str, Any],
+    new_grants: list[dict[str, Any]],
 ) -> bool:
     current = (
         row.inherits,
@@ -686,7 +711,7 @@ def update(
 
 
 def _replace_layout_parts(
-    conn: sa.Connection, caller: Caller, row: Row, body: DashboardUpdate, now: str
+    conn: sa.Connection, caller: Caller, row: DashboardRecord, body: DashboardUpdate, now: str
 ) -> None:
     """A PUT may send `insights`, `sectionHeaders` or both; a part not sent is kept, less any
     item the sent part now holds (an item may move between the two)."""
@@ -696,7 +721,7 @@ def _replace_layout_parts(
     sent += _as_section_headers(body.sectionHeaders or [])
     sent_ids = {item.id for item in sent if item.id}
     kept = [
-        dict(item._mapping)
+        item._asdict()
         for item in current
         if item.id not in sent_ids
         and (body.insights is None if item.kind == "insight" else body.sectionHeaders is None)
@@ -766,7 +791,7 @@ def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -
         }
         items = []
         for item in repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]:
-            copy = dict(item._mapping)
+            copy = item._asdict()
             copy.pop("account_id")
             copy.pop("dashboard_id")
             copy.update(
@@ -781,7 +806,7 @@ def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -
             items.append(copy)
         labels = []
         for label in repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]:
-            copy = dict(label._mapping)
+            copy = label._asdict()
             copy.pop("account_id")
             copy.pop("dashboard_id")
             labels.append(copy)
