@@ -8,10 +8,11 @@ BEGIN IMMEDIATE: the write lock is taken up front, and a concurrent writer waits
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -20,6 +21,9 @@ from sqlalchemy.engine import make_url
 from insightboards.query.regex import sqlite_regexp
 
 _WRITE = "insightboards_write"
+# Threads (and their connections) for reads that overlap a request's own (Database.read_aside).
+ASIDE_READERS = 4
+T = TypeVar("T")
 _MIGRATION_LOCK = 28_661_502  # any constant shared by every Insightboards process
 
 
@@ -47,7 +51,8 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def create_engine(url: str) -> sa.Engine:
+def create_engine(url: str, **pool: int) -> sa.Engine:
+    """An engine for `url`; `pool` overrides the SQLite connection pool's sizes."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -61,6 +66,7 @@ def create_engine(url: str) -> sa.Engine:
         url,
         connect_args={"timeout": 30, "check_same_thread": False},
         json_deserializer=load_json,
+        **pool,
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -98,6 +104,15 @@ class Database:
         self._sqlite_writer: AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
         )
+        # SQLite runs each query on one core, and its driver lets go of the GIL meanwhile:
+        # a read on another connection, on a thread of its own, overlaps the request's. Its
+        # own engine, one connection per thread, so an aside read never waits for a
+        # connection that a request waiting for it holds.
+        self._aside_engine: sa.Engine | None = None
+        self._aside_threads: ThreadPoolExecutor | None = None
+        if self.dialect == "sqlite":
+            self._aside_engine = create_engine(self.url, pool_size=ASIDE_READERS, max_overflow=0)
+            self._aside_threads = ThreadPoolExecutor(ASIDE_READERS, "read-aside")
 
     @contextmanager
     def read(self, time_limit_ms: int | None = None) -> Iterator[sa.Connection]:
@@ -112,6 +127,20 @@ class Database:
                 if type(error.orig).__name__ == "QueryCanceled":
                     raise QueryTimeout(time_limit_ms or 0) from error
                 raise
+
+    def read_aside(self, work: Callable[[sa.Connection], T]) -> "Future[T] | None":
+        """Start `work` in a read transaction of its own, on another thread, to overlap with
+        the caller's (SQLite); None on PostgreSQL, where the caller runs `work` itself. The
+        two transactions each see the database as of their own start, as two statements do
+        under PostgreSQL's READ COMMITTED."""
+        if self._aside_threads is None:
+            return None
+        return self._aside_threads.submit(self._run_aside, work)
+
+    def _run_aside(self, work: Callable[[sa.Connection], T]) -> T:
+        assert self._aside_engine is not None
+        with self._aside_engine.connect() as connection, connection.begin():
+            return work(connection)
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
@@ -137,8 +166,14 @@ class Database:
         if self.dialect == "sqlite":
             # A SQLite connection reads the statistics when it opens: start afresh.
             self.engine.dispose()
+            if self._aside_engine is not None:
+                self._aside_engine.dispose()
 
     def dispose(self) -> None:
+        if self._aside_threads is not None:
+            self._aside_threads.shutdown()
+        if self._aside_engine is not None:
+            self._aside_engine.dispose()
         self.engine.dispose()
 
 

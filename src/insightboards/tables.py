@@ -137,13 +137,15 @@ dashboards = sa.Table(
     ),
 )
 
-# How many boards of each account inherit the account's defaults (every user reads those),
-# kept by triggers on `dashboards` (migration 0005) in the transaction that changes them, so
-# that an unfiltered list counts what the caller may read without visiting every board.
+# How many boards each account has, and how many of them inherit the account's defaults
+# (every user reads those), kept by triggers on `dashboards` (migration 0005) in the
+# transaction that changes them: an unfiltered list counts what the caller may read without
+# visiting every board, and a filtered one sizes its walk of a sort index.
 dashboard_counts = sa.Table(
     "dashboard_counts",
     metadata,
     sa.Column("account_id", ID, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("boards", sa.Integer, nullable=False),
     sa.Column("inheriting", sa.Integer, nullable=False),
 )
 

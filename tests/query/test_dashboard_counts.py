@@ -29,18 +29,23 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield database_url
 
 
-def _kept_and_counted(database: Database) -> dict[str, tuple[int, int]]:
-    """Per account: (the kept count, a count of its inheriting boards)."""
+def _kept_and_counted(database: Database) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """Per account: (kept (boards, inheriting), counted (boards, inheriting))."""
     counted = (
         sa.select(
             dashboards.c.account_id,
+            sa.func.count().label("boards"),
             sa.func.sum(sa.case((dashboards.c.inherits, 1), else_=0)).label("inheriting"),
         )
         .group_by(dashboards.c.account_id)
         .subquery()
     )
     query = sa.select(
-        counted.c.account_id, dashboard_counts.c.inheriting, counted.c.inheriting
+        counted.c.account_id,
+        dashboard_counts.c.boards,
+        dashboard_counts.c.inheriting,
+        counted.c.boards,
+        counted.c.inheriting,
     ).join_from(
         counted,
         dashboard_counts,
@@ -48,14 +53,17 @@ def _kept_and_counted(database: Database) -> dict[str, tuple[int, int]]:
         isouter=True,
     )
     with database.read() as conn:
-        return {row[0]: (row[1], int(row[2])) for row in conn.execute(query)}
+        return {
+            row[0]: ((row[1], row[2]), (int(row[3]), int(row[4]))) for row in conn.execute(query)
+        }
 
 
 def _assert_true(database: Database) -> dict[str, int]:
+    """The kept counts equal the counted ones; returns each account's inheriting boards."""
     state = _kept_and_counted(database)
     for account, (kept, counted) in state.items():
         assert kept == counted, (account, state)
-    return {account: kept for account, (kept, _) in state.items()}
+    return {account: kept[1] for account, (kept, _) in state.items()}
 
 
 def _owner(database: Database, name: str) -> Caller:
@@ -110,14 +118,14 @@ def test_every_write_keeps_the_count(url: str) -> None:
     assert _assert_true(database) == {first.account_id: 0, second.account_id: 3}
     with database.write() as conn:
         conn.execute(dashboards.delete().where(dashboards.c.account_id == second.account_id))
-    assert _kept_and_counted(database) == {first.account_id: (0, 0)}
+    assert _kept_and_counted(database) == {first.account_id: ((6, 0), (6, 0))}
     with database.read() as conn:
         left = conn.execute(
-            sa.select(dashboard_counts.c.inheriting).where(
+            sa.select(dashboard_counts.c.boards, dashboard_counts.c.inheriting).where(
                 dashboard_counts.c.account_id == second.account_id
             )
-        ).scalar_one()
-    assert left == 0
+        ).one()
+    assert tuple(left) == (0, 0)
     database.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,48 +139,72 @@ def test_unfiltered_total_reads_the_kept_count_and_two_small_index_ranges(
     assert kept == 302
 
 
-def test_a_label_page_walks_the_sort_index_only_when_matches_are_many(
+def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
     seeded: dict[str, Any],
 ) -> None:
-    """SQLite: with many matches, the page walks the date index and stops after it; with
-    few, it starts from the label index. Either way the page is the same."""
+    """SQLite: a label filter's page walks the date index board by board, for at most
+    sqrt(wanted * boards) boards; when the page is not among them, it starts from the label
+    index instead. Either way the page is the same."""
     database, caller = seeded["db"], seeded["caller"]
     if database.dialect != "sqlite":
         pytest.skip("PostgreSQL's planner weighs the LIMIT itself")
     walking = QueryContext(caller, database.dialect, child_rows_drive=False)
-    page = (
-        sa.select(dashboards.c.id)
-        .where(
-            dashboards.c.account_id == caller.account_id,
-            access.caller_predicate(caller, "read"),
-            compile_filter({"tags.name": "okr"}, walking),
-        )
-        .order_by(dashboards.c.date_created.desc(), dashboards.c.id.desc())
-        .limit(10)
-    )
-    plan = _sqlite_plan(database, page)
-    assert "COVERING INDEX ix_dashboards_date_created" in plan, plan
+    read = access.caller_predicate(caller, "read")
+    newest_first = [dashboards.c.date_created.desc()]
+
+    def walk_where(document: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+        return [read, compile_filter(document, walking)]
+
+    okr = {"tags.name": "okr"}  # 100 of the 300 boards
+    bound = sa.tuple_(dashboards.c.date_created, dashboards.c.id) >= ("2000-01-01", "")
+    walk = repository.page_query(caller.account_id, [*walk_where(okr), bound], newest_first, 0, 10)
+    plan = _sqlite_plan(database, walk)
+    # The index in the sort's order, from the newest down to the bound; no sorting.
+    assert (
+        "COVERING INDEX ix_dashboards_date_created (account_id=? AND (date_created,id)>(?,?))"
+        in plan
+    ), plan
     assert "USE TEMP B-TREE" not in plan, plan
+
+    def expected(document: dict[str, Any]) -> list[str]:
+        with database.read() as conn:
+            return list(
+                conn.execute(
+                    sa.select(dashboards.c.id)
+                    .where(compile_filter(document, QueryContext(caller, "sqlite")))
+                    .order_by(dashboards.c.date_created.desc(), dashboards.c.id.desc())
+                ).scalars()
+            )
+
+    sparse = {"tags.name": "okr", "archived": True}  # 15 of the 300 boards
+    all_okr, all_sparse = expected(okr), expected(sparse)
+    assert (len(all_okr), len(all_sparse)) == (100, 15)
+    with database.read() as conn:
+        boards = repository.account_size(conn, caller.account_id)
+        assert boards == 302  # and the two built-in reports
+
+        def walked(document: dict[str, Any], skip: int, take: int) -> list[str] | None:
+            return repository.walk_page_ids(
+                conn, caller.account_id, walk_where(document), newest_first, skip, take, boards
+            )
+
+        # 10 of 100 matches among 302 boards: found within the first sqrt(10 * 302) = 55.
+        assert walked(okr, 0, 10) == all_okr[:10]
+        # 10 of 15: about 3 among the first 55 boards; the walk gives up.
+        assert walked(sparse, 0, 10) is None
+        # Deep enough that the walk may visit every board: it answers, even a short page.
+        assert walked(sparse, 295, 10) == []
 
     def listed(query: ListQuery) -> tuple[list[str], int]:
         result = service.list_dashboards(database, caller, query)
         return [board["id"] for board in result["items"]], result["totalCount"]
 
-    with database.read() as conn:
-        # 100 of 300 boards carry okr: a page of 10 is reached after ~30 boards of the walk.
-        assert repository.walk_is_shorter(conn, wanted=10, matches=100)
-        assert not repository.walk_is_shorter(conn, wanted=10, matches=20)
-        all_okr = list(
-            conn.execute(
-                sa.select(dashboards.c.id)
-                .where(compile_filter({"tags.name": "okr"}, QueryContext(caller, "sqlite")))
-                .order_by(dashboards.c.date_created.desc(), dashboards.c.id.desc())
-            ).scalars()
-        )
-    assert len(all_okr) == 100
-    for skip, take in ((0, 10), (35, 10), (95, 10), (100, 10), (0, 100)):
-        query = ListQuery(filter='{"tags.name": "okr"}', sort="-dateCreated", skip=skip, take=take)
-        assert listed(query) == (all_okr[skip : skip + take], 100), (skip, take)
+    for document, matches in ((okr, all_okr), (sparse, all_sparse)):
+        for skip, take in ((0, 10), (35, 10), (95, 10), (100, 10), (0, 100), (10, 0)):
+            query = ListQuery(
+                filter=json.dumps(document), sort="-dateCreated", skip=skip, take=take
+            )
+            assert listed(query) == (matches[skip : skip + take], len(matches)), (skip, take)
 
 
 def test_slow_list_queries_are_cancelled_on_postgresql(seeded: dict[str, Any]) -> None:

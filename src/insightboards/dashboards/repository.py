@@ -4,6 +4,7 @@ Every statement is scoped by account id first. Children of a page of dashboards 
 with one query per child table, never one query per dashboard.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
@@ -270,35 +271,104 @@ def list_page(
     order_by: Sequence[sa.ColumnElement[Any]],
     skip: int,
     take: int,
-    scan_where: Iterable[sa.ColumnElement[bool]] | None = None,
-    read_count: ReadCount | None = None,
-) -> tuple[list[DashboardRecord], int]:
-    """One page of dashboards matching `where`, and how many match in all.
+    walk_where: Iterable[sa.ColumnElement[bool]] | None = None,
+) -> list[DashboardRecord]:
+    """One page of the dashboards matching `where`.
 
-    `scan_where` is the same filter with its label, item and grant conditions tested board
-    by board (SQLite), given when an index holds the sort's order. Walking that index stops
-    after the page, where `where` would visit every match from the child table's index and
-    sort them all; the count, taken first, tells which of the two visits fewer boards.
-    `read_count`, for an unfiltered list, counts the same boards as `where` faster.
+    `walk_where` is the same filter with its label, item and grant conditions tested board
+    by board (SQLite), given when an index holds the sort's order: walking that index can
+    stop after the page (walk_page_ids), where `where` starts from the child table's index
+    and visits, and sorts, every match.
     """
-    conditions = [dashboards.c.account_id == account_id, *where]
-    if read_count is not None:
-        total = count_readable(conn, account_id, read_count)
-    else:
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(dashboards).where(*conditions)
-        ).scalar_one()
-    if skip >= total or take == 0:
-        return [], total
-    if scan_where is not None and walk_is_shorter(conn, skip + take, total):
-        conditions = [dashboards.c.account_id == account_id, *scan_where]
-    page = sa.select(dashboards.c.id).where(*conditions)
-    page = page.order_by(*order_by, _tie_breaker(order_by)).offset(skip).limit(take)
-    # The page's ids first, which the indexes answer without reading rows.
-    page_ids = list(conn.execute(page).scalars())
+    if take == 0:
+        return []
+    page_ids = None
+    if walk_where is not None:
+        boards = account_size(conn, account_id)
+        if skip >= boards:
+            return []
+        page_ids = walk_page_ids(conn, account_id, walk_where, order_by, skip, take, boards)
+    if page_ids is None:
+        # The page's ids first, which the indexes answer without reading rows.
+        page_ids = list(conn.execute(page_query(account_id, where, order_by, skip, take)).scalars())
     rows = conn.execute(_BOARDS_BY_ID, {"account_id": account_id, "ids": page_ids})
     by_id = {row.id: row for row in map(DashboardRecord._make, rows)}
-    return [by_id[dashboard_id] for dashboard_id in page_ids], total
+    return [by_id[dashboard_id] for dashboard_id in page_ids]
+
+
+def walk_page_ids(
+    conn: sa.Connection,
+    account_id: str,
+    where: Iterable[sa.ColumnElement[bool]],
+    order_by: Sequence[sa.ColumnElement[Any]],
+    skip: int,
+    take: int,
+    boards: int,
+) -> list[str] | None:
+    """The page's ids, from walking the account's boards in the sort's order (one key with
+    an index of its own) and testing each against `where`, for at most
+    sqrt((skip + take) * boards) boards; None when the page is not within them.
+
+    With matches spread evenly, the walk reaches the page after (skip + take) * boards /
+    matches boards, while starting from the matches visits all of them: the walk is the
+    shorter exactly when it ends within that bound. A walk cut short found the matches to
+    be fewer than the bound, so it and the visit of the matches that follows cost at most
+    twice the shorter of the two. No count is needed to choose, so the count can run beside.
+    """
+    visits = math.isqrt((skip + take) * boards) + 1
+    order = [*order_by, _tie_breaker(order_by)]
+    keys = [term.element for term in order if isinstance(term, sa.UnaryExpression)]
+    assert len(keys) == len(order), order
+    # The last board the walk may visit: the index finds it without testing any board.
+    last = conn.execute(
+        sa.select(*keys)
+        .where(dashboards.c.account_id == account_id)
+        .order_by(*order)
+        .offset(visits - 1)
+        .limit(1)
+    ).first()
+    bounded = list(where)
+    if last is not None:
+        if _tie_breaker(order_by).modifier is operators.desc_op:
+            bounded.append(sa.tuple_(*keys) >= sa.tuple_(*last))
+        else:
+            bounded.append(sa.tuple_(*keys) <= sa.tuple_(*last))
+    page_ids = list(conn.execute(page_query(account_id, bounded, order_by, skip, take)).scalars())
+    return page_ids if len(page_ids) == take or last is None else None
+
+
+def page_query(
+    account_id: str,
+    where: Iterable[sa.ColumnElement[bool]],
+    order_by: Sequence[sa.ColumnElement[Any]],
+    skip: int,
+    take: int,
+) -> sa.Select[str]:
+    """The ids of a page of the boards matching `where`, ties broken by id."""
+    return (
+        sa.select(dashboards.c.id)
+        .where(dashboards.c.account_id == account_id, *where)
+        .order_by(*order_by, _tie_breaker(order_by))
+        .offset(skip)
+        .limit(take)
+    )
+
+
+def account_size(conn: sa.Connection, account_id: str) -> int:
+    """How many dashboards the account has (kept by triggers, see tables.dashboard_counts)."""
+    boards = conn.execute(
+        sa.select(dashboard_counts.c.boards).where(dashboard_counts.c.account_id == account_id)
+    ).scalar()
+    return boards or 0
+
+
+def count_matching(
+    conn: sa.Connection, account_id: str, where: Iterable[sa.ColumnElement[bool]]
+) -> int:
+    query = sa.select(sa.func.count()).select_from(dashboards)
+    return int(
+        conn.execute(query.where(dashboards.c.account_id == account_id, *where)).scalar_one()
+    )
 
 
 def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int:
@@ -320,27 +390,6 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
     )
     total = inheriting - count(rule.denied) + count(rule.other)
     return int(conn.execute(sa.select(total)).scalar_one())
-
-
-def walk_is_shorter(conn: sa.Connection, wanted: int, matches: int) -> bool:
-    """Whether walking the sort index to the `wanted`-th of `matches` boards visits fewer
-    boards than the `matches` themselves. With matches spread evenly, the walk visits
-    wanted * boards / matches; `boards` is the table's size (all accounts: an over-estimate,
-    which errs towards the visit whose cost is bounded by the matches)."""
-    boards = _estimated_table_size(conn)
-    return boards is not None and wanted * boards < matches * matches
-
-
-def _estimated_table_size(conn: sa.Connection) -> int | None:
-    """Rows of `dashboards` by SQLite's last ANALYZE (Database.refresh_statistics)."""
-    try:
-        stat = conn.exec_driver_sql(
-            "SELECT stat FROM sqlite_stat1"
-            " WHERE tbl = 'dashboards' AND idx = 'ix_dashboards_read_rule'"
-        ).scalar()
-    except sa.exc.OperationalError:  # no ANALYZE yet: no sqlite_stat1 table
-        return None
-    return int(stat.split()[0]) if stat else None
 
 
 def _tie_breaker(order_by: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
