@@ -41,6 +41,21 @@ QUERIES: dict[str, dict[str, Any]] = {
 }
 
 
+def queries_for(size: int) -> dict[str, dict[str, Any]]:
+    """QUERIES; where 50 pages of 50 exceed the boards, the deep page is the middle one."""
+    pages = size // 50
+    if pages >= 100:
+        return QUERIES
+    deep = {**QUERIES}
+    del deep["page 50, by name"]
+    deep[f"page {pages // 2}, by name"] = {
+        "sort": "name",
+        "skip": (pages // 2 - 1) * 50,
+        "take": 50,
+    }
+    return deep
+
+
 def seed(database: Database, account: str, owners: list[str], start: int, stop: int) -> None:
     rng = random.Random(start)
     for batch_start in range(start, stop, 5000):
@@ -113,7 +128,7 @@ def main() -> None:
                     headers={"Authorization": f"Bearer {token}"},
                     timeout=60,
                 ) as client:
-                    for label, params in QUERIES.items():
+                    for label, params in queries_for(size).items():
                         params = {
                             k: str(v).replace("OWNER", f'"{owners[0]}"') for k, v in params.items()
                         }

@@ -31,7 +31,7 @@ COMMON_FILTERS: list[tuple[dict[str, Any], str, str]] = [
     ({"createdById": "OWNER"}, "ix_dashboards_created_by_id", "created_by_id=?"),
     ({"dateCreated": {"$gte": "2100-01-01"}}, "ix_dashboards_date_created", "date_created>?"),
     ({"dateUpdated": {"$lt": "2000-01-01"}}, "ix_dashboards_date_updated", "date_updated<?"),
-    ({"tags.name": "okr"}, "ix_dashboard_labels_account_id_name_dashboard_id", "name=?"),
+    ({"tags.name": "okr"}, "ix_dashboard_labels_name", "name=?"),
     ({"insights.insightId": "i3"}, "ix_dashboard_items_insight", "insight_id=?"),
 ]
 
@@ -205,6 +205,16 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
                 filter=json.dumps(document), sort="-dateCreated", skip=skip, take=take
             )
             assert listed(query) == (matches[skip : skip + take], len(matches)), (skip, take)
+
+
+def test_tag_usages_read_the_label_index_alone_in_its_order(seeded: dict[str, Any]) -> None:
+    database, caller = seeded["db"], seeded["caller"]
+    if database.dialect != "sqlite":
+        pytest.skip("the plan's wording is SQLite's")
+    query = repository.tag_usages_query(caller.account_id, access.caller_predicate(caller, "read"))
+    plan = _sqlite_plan(database, query)
+    assert "COVERING INDEX ix_dashboard_labels_name (account_id=?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 def test_slow_list_queries_are_cancelled_on_postgresql(seeded: dict[str, Any]) -> None:

@@ -411,10 +411,21 @@ def reports(conn: sa.Connection, account_id: str, readable: sa.ColumnElement[boo
     )
 
 
-def tag_usages(conn: sa.Connection, account_id: str, readable: sa.ColumnElement[bool]) -> list[Row]:
-    """(label name, label title, dashboard id) for every label on a readable dashboard."""
+def tag_usages(
+    conn: sa.Connection, account_id: str, readable: sa.ColumnElement[bool]
+) -> list[tuple[str, str | None, str]]:
+    """(label name, label title, dashboard id) for every label on a readable dashboard, by
+    name, then board, then the label's place on the board: the label index's own order."""
+    # Plain tuples: an account's usages can be 100,000s of rows.
+    query = tag_usages_query(account_id, readable)
+    return [(name, title, board) for name, title, board in conn.execute(query)]
+
+
+def tag_usages_query(
+    account_id: str, readable: sa.ColumnElement[bool]
+) -> sa.Select[str, str | None, str]:
     labels = dashboard_labels
-    query = (
+    return (
         sa.select(labels.c.name, labels.c.title, labels.c.dashboard_id)
         .select_from(
             labels.join(
@@ -428,4 +439,3 @@ def tag_usages(conn: sa.Connection, account_id: str, readable: sa.ColumnElement[
         .where(labels.c.account_id == account_id, readable)
         .order_by(labels.c.name, labels.c.dashboard_id, labels.c.position)
     )
-    return list(conn.execute(query))

@@ -891,18 +891,18 @@ def tag_usages(db: Database, caller: Caller, fields: str | None) -> dict[str, An
         rows = repository.tag_usages(
             conn, caller.account_id, access.caller_predicate(caller, "read")
         )
-    usages: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        usage = usages.setdefault(
-            row.name,
-            {"tagName": row.name, "tagTitle": row.title, "dashboardsCount": 0, "dashboardsIds": []},
-        )
-        if usage["tagTitle"] is None:
-            usage["tagTitle"] = row.title
-        if not usage["dashboardsIds"] or usage["dashboardsIds"][-1] != row.dashboard_id:
-            usage["dashboardsIds"].append(row.dashboard_id)
-            usage["dashboardsCount"] += 1
-    items = list(usages.values())
+    items: list[dict[str, Any]] = []
+    ids: list[str] = []
+    for name, title, dashboard_id in rows:  # by name, then dashboard
+        if not items or items[-1]["tagName"] != name:
+            ids = []
+            items.append({"tagName": name, "tagTitle": title, "dashboardsIds": ids})
+        elif items[-1]["tagTitle"] is None:
+            items[-1]["tagTitle"] = title
+        if not ids or ids[-1] != dashboard_id:
+            ids.append(dashboard_id)
+    for item in items:
+        item["dashboardsCount"] = len(item["dashboardsIds"])
     if projection is not None:
         # A usage is identified by its tag name, as a dashboard is by its id.
         items = [projection_module.apply(item, projection, always=("tagName",)) for item in items]
