@@ -207,6 +207,27 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
             assert listed(query) == (matches[skip : skip + take], len(matches)), (skip, take)
 
 
+@pytest.mark.parametrize(
+    "sort", [None, "id", "-id", "name", "-name", "createdById", "-dateCreated", "dateUpdated"]
+)
+def test_bounded_walks_page_like_the_whole_list_in_every_indexed_order(
+    seeded: dict[str, Any], sort: str | None
+) -> None:
+    """Pages of 10 (walks bounded at sqrt(wanted x 302) boards, given up when matches are
+    sparse) are the slices of the whole list (take 1000: a walk of every board)."""
+    database, caller = seeded["db"], seeded["caller"]
+
+    def ids(document: dict[str, Any], skip: int, take: int) -> list[str]:
+        query = ListQuery(filter=json.dumps(document), sort=sort, skip=skip, take=take)
+        return [board["id"] for board in service.list_dashboards(database, caller, query)["items"]]
+
+    for document in ({"tags.name": "okr"}, {"tags.name": "okr", "archived": True}):
+        whole = ids(document, 0, 1000)
+        assert len(whole) in (100, 15)
+        for skip in (0, 7, 40, 95, 99, 140):
+            assert ids(document, skip, 10) == whole[skip : skip + 10], (document, sort, skip)
+
+
 def test_tag_usages_read_the_label_index_alone_in_its_order(seeded: dict[str, Any]) -> None:
     database, caller = seeded["db"], seeded["caller"]
     if database.dialect != "sqlite":
