@@ -107,10 +107,11 @@ class Database:
         # SQLite runs each query on one core, and its driver lets go of the GIL meanwhile:
         # a read on another connection, on a thread of its own, overlaps the request's. Its
         # own engine, one connection per thread, so an aside read never waits for a
-        # connection that a request waiting for it holds.
+        # connection that a request waiting for it holds. (An in-memory database would be
+        # another, empty one on another connection.)
         self._aside_engine: sa.Engine | None = None
         self._aside_threads: ThreadPoolExecutor | None = None
-        if self.dialect == "sqlite":
+        if self.dialect == "sqlite" and make_url(self.url).database not in (None, "", ":memory:"):
             self._aside_engine = create_engine(self.url, pool_size=ASIDE_READERS, max_overflow=0)
             self._aside_threads = ThreadPoolExecutor(ASIDE_READERS, "read-aside")
 

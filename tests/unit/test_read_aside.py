@@ -47,3 +47,11 @@ def test_an_error_aside_reaches_the_caller(tmp_path: Path) -> None:
             started.result(timeout=10)
     finally:
         database.dispose()
+
+
+def test_an_in_memory_database_reads_nothing_aside() -> None:
+    database = Database("sqlite:///:memory:")
+    try:
+        assert database.read_aside(lambda conn: 1) is None
+    finally:
+        database.dispose()
