@@ -7,6 +7,7 @@ with one query per child table, never one query per dashboard.
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -264,6 +265,19 @@ _BOARDS_BY_ID = sa.select(dashboards).where(
 )
 
 
+@dataclass(frozen=True)
+class Walk:
+    """A filter's label, item and grant conditions tested board by board (SQLite), for a
+    sort whose order an index holds: walking that index can stop after the page, where the
+    filter's own form starts from the child table's index and visits, and sorts, every
+    match. Which visits fewer boards depends on how many match: `matches` when counted
+    already, None when the count runs beside the page (the walk then bounds itself)."""
+
+    where: list[sa.ColumnElement[bool]]
+    boards: int
+    matches: int | None
+
+
 def list_page(
     conn: sa.Connection,
     account_id: str,
@@ -271,23 +285,20 @@ def list_page(
     order_by: Sequence[sa.ColumnElement[Any]],
     skip: int,
     take: int,
-    walk_where: Iterable[sa.ColumnElement[bool]] | None = None,
+    walk: Walk | None = None,
 ) -> list[DashboardRecord]:
-    """One page of the dashboards matching `where`.
-
-    `walk_where` is the same filter with its label, item and grant conditions tested board
-    by board (SQLite), given when an index holds the sort's order: walking that index can
-    stop after the page (walk_page_ids), where `where` starts from the child table's index
-    and visits, and sorts, every match.
-    """
-    if take == 0:
+    """One page of the dashboards matching `where` (or `walk.where`, the same boards)."""
+    if take == 0 or (walk is not None and skip >= walk.boards):
         return []
     page_ids = None
-    if walk_where is not None:
-        boards = account_size(conn, account_id)
-        if skip >= boards:
-            return []
-        page_ids = walk_page_ids(conn, account_id, walk_where, order_by, skip, take, boards)
+    if walk is not None:
+        if walk.matches is None:
+            page_ids = walk_page_ids(
+                conn, account_id, walk.where, order_by, skip, take, walk.boards
+            )
+        # With matches spread evenly, the walk visits (skip + take) * boards / matches.
+        elif (skip + take) * walk.boards < walk.matches * walk.matches:
+            where = walk.where
     if page_ids is None:
         # The page's ids first, which the indexes answer without reading rows.
         page_ids = list(conn.execute(page_query(account_id, where, order_by, skip, take)).scalars())
