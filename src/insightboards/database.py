@@ -52,13 +52,12 @@ def load_json(text: str | bytes) -> Any:
 
 
 def create_engine(url: str, **pool: int) -> sa.Engine:
-    """An engine for `url`; `pool` overrides the SQLite connection pool's sizes."""
+    """An engine for `url`; `pool` overrides the connection pool's sizes."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_deserializer=load_json
-        )
+        sizes = {"pool_size": 10, "max_overflow": 20, **pool}
+        return sa.create_engine(url, pool_pre_ping=True, json_deserializer=load_json, **sizes)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -104,14 +103,14 @@ class Database:
         self._sqlite_writer: AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
         )
-        # SQLite runs each query on one core, and its driver lets go of the GIL meanwhile:
-        # a read on another connection, on a thread of its own, overlaps the request's. Its
-        # own engine, one connection per thread, so an aside read never waits for a
-        # connection that a request waiting for it holds. (An in-memory database would be
-        # another, empty one on another connection.)
+        # A database runs each query on one core; a read on another connection, on a thread
+        # of its own (the drivers let go of the GIL while they wait), overlaps the request's.
+        # Its own engine, one connection per thread, so an aside read never waits for a
+        # connection that a request waiting for it holds. (An in-memory SQLite database
+        # would be another, empty one on another connection.)
         self._aside_engine: sa.Engine | None = None
         self._aside_threads: ThreadPoolExecutor | None = None
-        if self.dialect == "sqlite" and make_url(self.url).database not in (None, "", ":memory:"):
+        if self.dialect != "sqlite" or make_url(self.url).database not in (None, "", ":memory:"):
             self._aside_engine = create_engine(self.url, pool_size=ASIDE_READERS, max_overflow=0)
             self._aside_threads = ThreadPoolExecutor(ASIDE_READERS, "read-aside")
 
@@ -119,7 +118,28 @@ class Database:
     def read(self, time_limit_ms: int | None = None) -> Iterator[sa.Connection]:
         """A read transaction; on PostgreSQL, statements past `time_limit_ms` are cancelled
         (QueryTimeout). SQLite needs no limit: its filters run in linear time (RE2)."""
-        with self.engine.connect() as connection, connection.begin():
+        with self._read(self.engine, time_limit_ms) as connection:
+            yield connection
+
+    def read_aside(
+        self, work: Callable[[sa.Connection], T], time_limit_ms: int | None = None
+    ) -> "Future[T] | None":
+        """Start `work` in a read transaction of its own (as `read`), on another thread, to
+        overlap with the caller's; None for an in-memory database. The two transactions each
+        see the database as of their own start, as two statements do under PostgreSQL's
+        READ COMMITTED."""
+        if self._aside_threads is None:
+            return None
+        return self._aside_threads.submit(self._run_aside, work, time_limit_ms)
+
+    def _run_aside(self, work: Callable[[sa.Connection], T], time_limit_ms: int | None) -> T:
+        assert self._aside_engine is not None
+        with self._read(self._aside_engine, time_limit_ms) as connection:
+            return work(connection)
+
+    @contextmanager
+    def _read(self, engine: sa.Engine, time_limit_ms: int | None) -> Iterator[sa.Connection]:
+        with engine.connect() as connection, connection.begin():
             if time_limit_ms is not None and self.dialect == "postgresql":
                 connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(time_limit_ms)}")
             try:
@@ -128,20 +148,6 @@ class Database:
                 if type(error.orig).__name__ == "QueryCanceled":
                     raise QueryTimeout(time_limit_ms or 0) from error
                 raise
-
-    def read_aside(self, work: Callable[[sa.Connection], T]) -> "Future[T] | None":
-        """Start `work` in a read transaction of its own, on another thread, to overlap with
-        the caller's (SQLite); None on PostgreSQL, where the caller runs `work` itself. The
-        two transactions each see the database as of their own start, as two statements do
-        under PostgreSQL's READ COMMITTED."""
-        if self._aside_threads is None:
-            return None
-        return self._aside_threads.submit(self._run_aside, work)
-
-    def _run_aside(self, work: Callable[[sa.Connection], T]) -> T:
-        assert self._aside_engine is not None
-        with self._aside_engine.connect() as connection, connection.begin():
-            return work(connection)
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:

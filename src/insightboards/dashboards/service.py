@@ -631,8 +631,12 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
         with db.read(time_limit_ms=LIST_TIME_LIMIT_MS) as conn:
             boards = repository.account_size(conn, caller.account_id) if document else 0
             # A filter's count visits every match; in a large account it runs beside the
-            # page, on another core (SQLite; None on PostgreSQL).
-            counting = db.read_aside(count) if document and boards >= COUNT_ASIDE_FROM else None
+            # page, on another core.
+            counting = (
+                db.read_aside(count, LIST_TIME_LIMIT_MS)
+                if document and boards >= COUNT_ASIDE_FROM
+                else None
+            )
             total = None if counting is not None else count(conn)
             rows: list[DashboardRecord] = []
             if total is None or skip < total:
