@@ -50,8 +50,8 @@ from insightboards.query.filter import compile_filter, starts_from_child_table
 DEFAULT_TAKE = 100
 # From this many boards in the account, a filtered list counts its matches beside the page
 # (Database.read_aside). Handing the count to another thread costs ~0.5 ms, more than the
-# count itself in small accounts (SQLite, label filter over HTTP: +0.7 ms at 1k boards,
-# equal at 10k, -4.5 ms at 100k).
+# count itself in small accounts (SQLite, label filter over HTTP, p50: +1.1 ms at 1k boards,
+# +1.5 ms at 10k where the bounded walk also gave up, -4.5 ms at 100k).
 COUNT_ASIDE_FROM = 20_000
 LIST_TIME_LIMIT_MS = 1000
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
