@@ -20,6 +20,13 @@ def _names(page: dict[str, Any]) -> list[str]:
     return [item["name"] for item in page["items"]]
 
 
+def _shared_with_member(tenant: Any) -> dict[str, Any]:
+    """Access of a board that does not inherit, granting the member read and update."""
+    member = tenant.users["member"]
+    grant = {"principalKind": "user", "principalId": member, "grant": ["read", "update"]}
+    return {"inherits": False, "permissions": [grant]}
+
+
 def test_vendor_filter_examples_in_the_query_string(api: Api) -> None:
     mark = _marker()
     api.create(name=f"sales {mark}", tags=[{"name": mark}])
@@ -101,16 +108,7 @@ def test_filters_on_items_computed_fields_and_access(
     api.create(
         name=f"{mark} shared",
         tags=[{"name": mark}],
-        access={
-            "inherits": False,
-            "permissions": [
-                {
-                    "principalKind": "user",
-                    "principalId": tenant.users["member"],
-                    "grant": ["read", "update"],
-                }
-            ],
-        },
+        access=_shared_with_member(tenant),
     )
     assert api.list(filter=json.dumps({"insights.insightId": mark}))["totalCount"] == 1
     assert (
@@ -185,16 +183,7 @@ def test_each_field_alone_equals_that_field_of_the_whole_document(
         tags=[{"name": mark}, {"name": "second"}],
         insights=[{"insightId": mark, "row": 1}],
         sectionHeaders=[{"header": "Top", "row": 0}],
-        access={
-            "inherits": False,
-            "permissions": [
-                {
-                    "principalKind": "user",
-                    "principalId": tenant.users["member"],
-                    "grant": ["read", "update"],
-                }
-            ],
-        },
+        access=_shared_with_member(tenant),
     )
     # The member may update by the grant alone: without it, readOnly would be true.
     assert member_api.list(filter=json.dumps({"tags.name": mark}))["items"][0]["readOnly"] is False

@@ -27,6 +27,13 @@ from insightboards.tables import (
 
 Row = AnyRow
 Child = TypeVar("Child", ItemRecord, LabelRecord, GrantRecord)
+Record = TypeVar("Record", DashboardRecord, ItemRecord)
+
+
+def _first(conn: sa.Connection, query: sa.Select[Any], record: type[Record]) -> Record | None:
+    """The first row of `query` (a select of a whole table) as `record`, or None."""
+    row = conn.execute(query).first()
+    return None if row is None else record._make(row)
 
 
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
@@ -42,15 +49,14 @@ def get(
     )
     if for_update:
         query = query.with_for_update()
-    row = conn.execute(query).first()
-    return None if row is None else DashboardRecord._make(row)
+    return _first(conn, query, DashboardRecord)
 
 
 def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> DashboardRecord | None:
-    row = conn.execute(
-        sa.select(dashboards).where(dashboards.c.account_id == account_id, dashboards.c.tag == tag)
-    ).first()
-    return None if row is None else DashboardRecord._make(row)
+    query = sa.select(dashboards).where(
+        dashboards.c.account_id == account_id, dashboards.c.tag == tag
+    )
+    return _first(conn, query, DashboardRecord)
 
 
 def tag_taken(conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None) -> bool:
@@ -137,14 +143,12 @@ def replace_grants(
 def get_item(
     conn: sa.Connection, account_id: str, dashboard_id: str, item_id: str
 ) -> ItemRecord | None:
-    row = conn.execute(
-        sa.select(dashboard_items).where(
-            dashboard_items.c.account_id == account_id,
-            dashboard_items.c.dashboard_id == dashboard_id,
-            dashboard_items.c.id == item_id,
-        )
-    ).first()
-    return None if row is None else ItemRecord._make(row)
+    query = sa.select(dashboard_items).where(
+        dashboard_items.c.account_id == account_id,
+        dashboard_items.c.dashboard_id == dashboard_id,
+        dashboard_items.c.id == item_id,
+    )
+    return _first(conn, query, ItemRecord)
 
 
 def next_item_position(conn: sa.Connection, account_id: str, dashboard_id: str) -> int:
@@ -327,7 +331,8 @@ def walk_page_ids(
     twice the shorter of the two. No count is needed to choose, so the count can run beside.
     """
     visits = math.isqrt((skip + take) * boards) + 1
-    order = [*order_by, _tie_breaker(order_by)]
+    tie_breaker = _tie_breaker(order_by)
+    order = [*order_by, tie_breaker]
     keys = [term.element for term in order if isinstance(term, sa.UnaryExpression)]
     assert len(keys) == len(order), order
     # The last board the walk may visit: the index finds it without testing any board.
@@ -340,7 +345,7 @@ def walk_page_ids(
     ).first()
     bounded = list(where)
     if last is not None:
-        if _tie_breaker(order_by).modifier is operators.desc_op:
+        if tie_breaker.modifier is operators.desc_op:
             bounded.append(sa.tuple_(*keys) >= sa.tuple_(*last))
         else:
             bounded.append(sa.tuple_(*keys) <= sa.tuple_(*last))
