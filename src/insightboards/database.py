@@ -8,6 +8,7 @@ BEGIN IMMEDIATE: the write lock is taken up front, and a concurrent writer waits
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -93,6 +94,39 @@ def create_engine(url: str, **pool: int) -> sa.Engine:
     return engine
 
 
+# SQLite calls the progress handler every this many virtual machine instructions: often
+# enough to stop within a millisecond, rarely enough to cost nothing measurable.
+_PROGRESS_STEPS = 5000
+
+
+@contextmanager
+def _sqlite_time_limit(connection: sa.Connection, time_limit_ms: int) -> Iterator[None]:
+    """Interrupt the statements of this transaction once `time_limit_ms` have passed.
+
+    SQLite has no statement timeout; a progress handler that answers "stop" makes the
+    running statement fail with "interrupted", and the transaction is then rolled back.
+    """
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    deadline = time.monotonic() + time_limit_ms / 1000
+    expired = False
+
+    def past_deadline() -> int:
+        nonlocal expired
+        expired = time.monotonic() > deadline
+        return int(expired)
+
+    raw.set_progress_handler(past_deadline, _PROGRESS_STEPS)
+    try:
+        yield
+    except sa.exc.OperationalError as error:
+        if expired:
+            raise QueryTimeout(time_limit_ms) from error
+        raise
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
 class Database:
     """The one place transactions begin and commit."""
 
@@ -116,8 +150,8 @@ class Database:
 
     @contextmanager
     def read(self, time_limit_ms: int | None = None) -> Iterator[sa.Connection]:
-        """A read transaction; on PostgreSQL, statements past `time_limit_ms` are cancelled
-        (QueryTimeout). SQLite needs no limit: its filters run in linear time (RE2)."""
+        """A read transaction; statements past `time_limit_ms` are cancelled (QueryTimeout):
+        on PostgreSQL each statement, on SQLite the whole transaction."""
         with self._read(self.engine, time_limit_ms) as connection:
             yield connection
 
@@ -140,14 +174,19 @@ class Database:
     @contextmanager
     def _read(self, engine: sa.Engine, time_limit_ms: int | None) -> Iterator[sa.Connection]:
         with engine.connect() as connection, connection.begin():
-            if time_limit_ms is not None and self.dialect == "postgresql":
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(time_limit_ms)}")
-            try:
+            if time_limit_ms is None:
                 yield connection
-            except sa.exc.OperationalError as error:
-                if type(error.orig).__name__ == "QueryCanceled":
-                    raise QueryTimeout(time_limit_ms or 0) from error
-                raise
+            elif self.dialect == "postgresql":
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(time_limit_ms)}")
+                try:
+                    yield connection
+                except sa.exc.OperationalError as error:
+                    if type(error.orig).__name__ == "QueryCanceled":
+                        raise QueryTimeout(time_limit_ms) from error
+                    raise
+            else:
+                with _sqlite_time_limit(connection, time_limit_ms):
+                    yield connection
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -242,11 +243,25 @@ def test_tag_usages_read_the_label_index_alone_in_its_order(seeded: dict[str, An
     assert "TEMP B-TREE" not in plan, plan
 
 
-def test_slow_list_queries_are_cancelled_on_postgresql(seeded: dict[str, Any]) -> None:
+def test_slow_list_queries_are_cancelled(seeded: dict[str, Any]) -> None:
+    """On both databases a read with a time limit is cancelled past it, and the connection
+    it held serves the next read normally."""
     from insightboards.database import QueryTimeout
 
     database: Database = seeded["db"]
-    if database.dialect != "postgresql":
-        pytest.skip("SQLite filters run in linear time; only PostgreSQL gets a statement limit")
-    with pytest.raises(QueryTimeout), database.read(time_limit_ms=50) as conn:
-        conn.exec_driver_sql("SELECT pg_sleep(2)")
+    # A statement that would run for many seconds: a recursive count to 10**9 (SQLite),
+    # a sleep (PostgreSQL).
+    slow = (
+        "SELECT pg_sleep(5)"
+        if database.dialect == "postgresql"
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)"
+        " SELECT count(*) FROM n"
+    )
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout), database.read(time_limit_ms=200) as conn:
+        conn.exec_driver_sql(slow)
+    assert time.monotonic() - started < 2
+    with database.read(time_limit_ms=200) as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    with database.read() as conn:  # no limit left behind on the pooled connection
+        assert conn.exec_driver_sql("SELECT count(*) FROM dashboards").scalar() > 0
