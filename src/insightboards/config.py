@@ -1,5 +1,6 @@
 """One typed settings object, read from `INSIGHTBOARDS_*` environment variables."""
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
@@ -15,6 +16,12 @@ class Settings(BaseSettings):
     demo: bool = True
     # Requests a minute per user (token holder) and worker process; 0 turns the limit off.
     rate_limit_per_minute: int = 6000
+    # What one board may hold (dashboards/limits.py); past them a change gets 400 or 413.
+    max_items_per_board: int = Field(default=500, ge=1)
+    max_labels_per_board: int = Field(default=500, ge=1)
+    max_board_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A list (its page and its count) is cancelled past this many milliseconds (400).
+    list_time_limit_ms: int = Field(default=1000, ge=1)
 
 
 def get_settings() -> Settings:

@@ -54,6 +54,11 @@ class PreconditionFailed(InsightboardsError):
     title = "Precondition Failed"
 
 
+class ContentTooLarge(InsightboardsError):
+    status_code = 413
+    title = "Content Too Large"
+
+
 class TooManyRequests(InsightboardsError):
     status_code = 429
     title = "Too Many Requests"

@@ -1,13 +1,21 @@
 """The Alembic migrations build exactly the schema that tables.py describes."""
 
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
+from insightboards.access import Caller
+from insightboards.accounts import service as accounts
+from insightboards.dashboards import service
+from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
-from insightboards.tables import metadata
+from insightboards.tables import dashboard_labels, metadata
 from tests.e2e.harness import fresh_database
 
 
@@ -21,3 +29,72 @@ def test_migrations_match_the_table_definitions(backend: str, tmp_path: Path) ->
             differences = compare_metadata(MigrationContext.configure(conn), metadata)
         database.dispose()
     assert differences == []
+
+
+def _label_tree(depth: int) -> list[dict[str, Any]]:
+    """`children` of a label that nest `depth - 1` more levels (the row is level 1)."""
+    children: list[dict[str, Any]] = []
+    for level in range(depth - 1):
+        children = [
+            {
+                "id": f"l{level}",
+                "name": "nested",
+                "title": None,
+                "isActive": True,
+                "createdBy": "someone",
+                "dateCreated": "2026-01-01T00:00:00.000Z",
+                "items": children,
+            }
+        ]
+    return children
+
+
+def _depth(children: list[dict[str, Any]]) -> int:
+    return 1 + max((_depth(child["items"]) for child in children), default=0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_label_trees_too_deep_to_render_are_cut_and_others_kept(
+    backend: str, tmp_path: Path
+) -> None:
+    """A board stored with labels 150 levels deep (accepted before labels were bounded)
+    made every list of its account fail; after the migration it renders, cut to 100 levels,
+    and a tree of 40 levels, which rendered all along, is kept whole."""
+    config = Config()
+    config.set_main_option("script_location", "insightboards:migrations")
+    with fresh_database(backend, tmp_path) as url:
+        database = Database(url)
+        with database.write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0006")
+        account = accounts.create_account(database, "old")
+        caller = Caller(
+            account,
+            accounts.create_user(database, account, "a@old.example", None, "admin"),
+            "admin",
+        )
+        body = {"name": "labelled", "tags": [{"name": "deep"}, {"name": "shallow"}]}
+        board = service.create(database, caller, DashboardCreate.model_validate(body))
+        with database.write() as conn:
+            for position, depth in ((0, 150), (1, 40)):
+                conn.execute(
+                    dashboard_labels.update()
+                    .where(
+                        dashboard_labels.c.dashboard_id == board["id"],
+                        dashboard_labels.c.position == position,
+                    )
+                    .values(children=_label_tree(depth))
+                )
+        with pytest.raises(orjson.JSONEncodeError):  # what a list of the account met
+            orjson.dumps(service.list_dashboards(database, caller, ListQuery()))
+        database.dispose()
+
+        upgrade_schema(url)
+        database = Database(url)
+        page = service.list_dashboards(database, caller, ListQuery())
+        orjson.dumps(page)
+        labels = service.get(database, caller, board["id"])["tags"]
+        database.dispose()
+    assert [label["name"] for label in labels] == ["deep", "shallow"]
+    assert _depth(labels[0]["items"]) == 100  # the row's label and 99 levels below it
+    assert labels[1]["items"] == _label_tree(40)

@@ -17,6 +17,7 @@ from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
+from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
 from insightboards.query.filter_schema import filter_components
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.limits = Limits.from_settings(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep
+from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
+from insightboards.api.json_body import StrictJsonRoute
 from insightboards.api.problems import PROBLEM_JSON
 from insightboards.dashboards import service
 from insightboards.dashboards.schemas import (
@@ -54,7 +55,7 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _COMMON = (400, 401, 402, 403)
-router = APIRouter(prefix="/dashboards", tags=["dashboards"])
+router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrictJsonRoute)
 
 
 def _etag(dashboard: dict[str, Any]) -> str:
@@ -82,6 +83,7 @@ def _check_id(dashboard_id: str) -> None:
 def list_dashboards(
     database: DatabaseDep,
     caller: CallerDep,
+    limits: LimitsDep,
     skip: Annotated[int | None, Query(ge=0, le=MAX_SKIP)] = None,
     take: Annotated[int | None, Query(ge=0, le=MAX_TAKE)] = None,
     limit: Annotated[int | None, Query(ge=0, le=MAX_TAKE, description="Alias of take.")] = None,
@@ -114,7 +116,7 @@ def list_dashboards(
     )
     # Serialized directly: a page of 50 full dashboards costs milliseconds to re-validate.
     # The response model still documents the shape; the tests check responses against it.
-    page = service.list_dashboards(database, caller, query)
+    page = service.list_dashboards(database, caller, query, limits)
     return Response(orjson.dumps(page), media_type="application/json")
 
 
@@ -172,10 +174,11 @@ def save_dashboard_items(
     database: DatabaseDep,
     caller: CallerDep,
     if_match: IfMatchDep,
+    limits: LimitsDep,
     body: Annotated[DashboardItemIn | list[DashboardItemIn], Body()],
 ) -> Response:
     _check_id(id)
-    version = service.save_items(database, caller, id, body, if_match)
+    version = service.save_items(database, caller, id, body, if_match, limits)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": f'"{version}"'})
 
 
@@ -192,9 +195,10 @@ def create_dashboard(
     request: Request,
     database: DatabaseDep,
     caller: CallerDep,
+    limits: LimitsDep,
     response: Response,
 ) -> dict[str, Any]:
-    dashboard = service.create(database, caller, body)
+    dashboard = service.create(database, caller, body, limits)
     response.headers["Location"] = f"{request.url.path}/{dashboard['id']}"
     response.headers["ETag"] = _etag(dashboard)
     return dashboard
@@ -230,10 +234,11 @@ def update_dashboard(
     database: DatabaseDep,
     caller: CallerDep,
     if_match: IfMatchDep,
+    limits: LimitsDep,
     response: Response,
 ) -> dict[str, Any]:
     _check_id(dashboardId)
-    dashboard = service.update(database, caller, dashboardId, body, if_match)
+    dashboard = service.update(database, caller, dashboardId, body, if_match, limits)
     response.headers["ETag"] = _etag(dashboard)
     return dashboard
 
@@ -265,11 +270,12 @@ def clone_dashboard(
     request: Request,
     database: DatabaseDep,
     caller: CallerDep,
+    limits: LimitsDep,
     response: Response,
     body: Annotated[CloneRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _check_id(dashboardId)
-    dashboard = service.clone(database, caller, dashboardId, body or CloneRequest())
+    dashboard = service.clone(database, caller, dashboardId, body or CloneRequest(), limits)
     base = request.url.path.removesuffix(f"/{dashboardId}/clone")
     response.headers["Location"] = f"{base}/{dashboard['id']}"
     response.headers["ETag"] = _etag(dashboard)

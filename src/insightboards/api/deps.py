@@ -1,5 +1,6 @@
 """Typed request dependencies: the database, the authenticated caller, `If-Match`."""
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -7,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
+from insightboards.dashboards.limits import Limits
 from insightboards.database import Database
 from insightboards.errors import BadRequest, Forbidden, Unauthorized
 from insightboards.ids import is_valid_id
@@ -22,6 +24,14 @@ async def get_database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
+LimitsDep = Annotated[Limits, Depends(get_limits)]
 
 
 def get_caller(
@@ -52,6 +62,7 @@ def get_caller(
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 _NEVER_MATCHES = -1
+_VERSION = re.compile(r"[0-9]{1,11}")
 
 
 def get_if_match(
@@ -67,7 +78,8 @@ def get_if_match(
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else _NEVER_MATCHES
+    # ASCII digits only: `str.isdigit` also accepts `²`, which `int` refuses.
+    return int(tag) if _VERSION.fullmatch(tag) else _NEVER_MATCHES
 
 
 IfMatchDep = Annotated[int | None, Depends(get_if_match)]

@@ -77,6 +77,16 @@ GridPosition = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole_nu
 GridSize = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_whole_number)]
 READ_ONLY: dict[str, Any] = {"readOnly": True}
 
+# Breadth of every list inside a board (the OpenAPI document states each as maxItems). The
+# board-wide counts of items and labels are settings (dashboards/limits.py): they depend on
+# what the board already holds.
+MAX_LIST = 100
+MAX_PREDEFINED_VALUES = 1000
+MAX_PERMISSIONS = 500
+MAX_GRANT_ACTIONS = 16
+# Labels nest (`items`); deeper trees are refused, so that every stored one renders.
+MAX_LABEL_DEPTH = 10
+
 
 class ApiModel(BaseModel):
     # Strict: a JSON `false` is not the number 0, nor `"3"` the number 3; what the OpenAPI
@@ -117,11 +127,13 @@ class Setting(ApiModel):
     name: ShortText | None = None
     value: Text | None = None
     valueDisplayName: Text | None = None
-    valueDisplayNameAsArray: list[Text] = []
-    dynamicValues: list[DynamicValue] = []
+    valueDisplayNameAsArray: Annotated[list[Text], Field(max_length=MAX_LIST)] = []
+    dynamicValues: Annotated[list[DynamicValue], Field(max_length=MAX_LIST)] = []
 
 
-Settings = Annotated[list[Setting], BeforeValidator(_settings_from_string)]
+Settings = Annotated[
+    list[Setting], Field(max_length=MAX_LIST), BeforeValidator(_settings_from_string)
+]
 
 
 class Parameter(ApiModel):
@@ -132,8 +144,11 @@ class Parameter(ApiModel):
     entityName: ShortText | None = None
     entityTitleField: ShortText | None = None
     entityValueField: ShortText | None = None
-    predefinedValues: list[Text] = []
+    predefinedValues: Annotated[list[Text], Field(max_length=MAX_PREDEFINED_VALUES)] = []
     selectorType: ShortText | None = None
+
+
+Parameters = Annotated[list[Parameter], Field(max_length=MAX_LIST)]
 
 
 # --- labels (`tags`) ------------------------------------------------------------------------
@@ -155,6 +170,25 @@ class LabelIn(ApiModel):
     items: list["LabelIn"] = []
 
 
+def _bounded_nesting(labels: list[LabelIn]) -> list[LabelIn]:
+    level, depth = labels, 0
+    while level:
+        depth += 1
+        if depth > MAX_LABEL_DEPTH:
+            raise ValueError(f"labels may nest at most {MAX_LABEL_DEPTH} levels deep")
+        level = [child for label in level for child in label.items]
+    return labels
+
+
+Labels = Annotated[
+    list[LabelIn],
+    AfterValidator(_bounded_nesting),
+    Field(
+        description=f"Labels; a label may hold labels in `items`, {MAX_LABEL_DEPTH} levels deep."
+    ),
+]
+
+
 class Label(ApiModel):
     id: str
     name: str
@@ -173,7 +207,7 @@ def _grant_from_list(value: Any) -> Any:
 
 
 class GrantIn(ApiModel):
-    general: list[Action] = []
+    general: Annotated[list[Action], Field(max_length=MAX_GRANT_ACTIONS)] = []
 
 
 GrantInput = Annotated[GrantIn, BeforeValidator(_grant_from_list)]
@@ -208,7 +242,7 @@ class Permission(ApiModel):
 class AccessIn(ApiModel):
     inherits: bool = True
     ownerPermissions: OwnerPermissionsIn | None = None
-    permissions: list[PermissionIn] = []
+    permissions: Annotated[list[PermissionIn], Field(max_length=MAX_PERMISSIONS)] = []
 
 
 class Access(ApiModel):
@@ -221,7 +255,7 @@ class Access(ApiModel):
 
 
 class RequiredEntity(ApiModel):
-    dataSourceIds: list[ShortText] = []
+    dataSourceIds: Annotated[list[ShortText], Field(max_length=MAX_LIST)] = []
     entityName: ShortText | None = None
     isMissing: bool = False
     remoteEntityName: ShortText | None = None
@@ -270,9 +304,9 @@ class DashboardItemIn(ApiModel):
     insightId: Identifier | None = None
     insightName: ShortText | None = None
     insightTitle: ShortText | None = None
-    filters: list[Text] = []
+    filters: Annotated[list[Text], Field(max_length=MAX_LIST)] = []
     settings: Settings = []
-    insightRequiredEntities: list[RequiredEntity] = []
+    insightRequiredEntities: Annotated[list[RequiredEntity], Field(max_length=MAX_LIST)] = []
     insightSource: InsightSource | None = None
     insightState: InsightState | None = None
     header: LongText | None = None
@@ -344,8 +378,8 @@ class DashboardCreate(ApiModel):
     archived: bool = False
     layout: LayoutText | None = None
     settings: Settings = []
-    parameters: list[Parameter] = []
-    tags: list[LabelIn] = []
+    parameters: Parameters = []
+    tags: Labels = []
     access: AccessIn | None = None
     insights: list[DashboardItemIn] = []
     sectionHeaders: list[DashboardItemIn] = []
@@ -378,8 +412,8 @@ class DashboardUpdate(ApiModel):
     archived: bool | None = None
     layout: LayoutText | None = None
     settings: Settings | None = None
-    parameters: list[Parameter] | None = None
-    tags: list[LabelIn] | None = None
+    parameters: Parameters | None = None
+    tags: Labels | None = None
     access: AccessIn | None = None
     insights: list[DashboardItemIn] | None = None
     sectionHeaders: list[DashboardItemIn] | None = None

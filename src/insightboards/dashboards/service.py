@@ -21,6 +21,7 @@ from insightboards.access import ALL_BITS, Action, Caller, Grant, Policy
 from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
 from insightboards.dashboards import repository
+from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, count_nested
 from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
 from insightboards.dashboards.schemas import (
     SECTION_HEADER,
@@ -53,7 +54,6 @@ DEFAULT_TAKE = 100
 # count itself in small accounts (SQLite, label filter over HTTP, p50: +1.1 ms at 1k boards,
 # +1.5 ms at 10k where the bounded walk also gave up, -4.5 ms at 100k).
 COUNT_ASIDE_FROM = 20_000
-LIST_TIME_LIMIT_MS = 1000
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
 BUILTIN_REPORTS = (("Performance", "performance-report"), ("Process", "process-report"))
 
@@ -389,10 +389,15 @@ def _present_many(
     ]
 
 
-def _present_one(conn: sa.Connection, caller: Caller, dashboard_id: str) -> dict[str, Any]:
+def _checked_board(
+    conn: sa.Connection, caller: Caller, dashboard_id: str, limits: Limits
+) -> dict[str, Any]:
+    """The board as a change left it, refused (and the change rolled back) past the limits."""
     row = repository.get(conn, caller.account_id, dashboard_id)
     assert row is not None
-    return _present_many(conn, caller, [row])[0]
+    document = _present_many(conn, caller, [row])[0]
+    limits.check_board(document)
+    return document
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -492,7 +497,16 @@ def _insert(
 # --- operations ----------------------------------------------------------------------------
 
 
-def create(db: Database, caller: Caller, body: DashboardCreate) -> dict[str, Any]:
+def _labels_in(labels: Sequence[LabelIn]) -> int:
+    return count_nested(labels, lambda label: label.items)
+
+
+def create(
+    db: Database, caller: Caller, body: DashboardCreate, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
+    limits.check_counts(
+        items=len(body.insights) + len(body.sectionHeaders), labels=_labels_in(body.tags)
+    )
     now = now_iso()
     dashboard_id = new_id()
     access_columns, grants = _access_columns(body.access)
@@ -521,7 +535,7 @@ def create(db: Database, caller: Caller, body: DashboardCreate) -> dict[str, Any
         _insert(
             conn, caller.account_id, columns, items, _label_rows(body.tags, caller, now), grants
         )
-        return _present_one(conn, caller, dashboard_id)
+        return _checked_board(conn, caller, dashboard_id, limits)
 
 
 def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
@@ -604,7 +618,9 @@ def check_list_query(db: Database, caller: Caller, query: ListQuery) -> None:
         projection_module.parse_fields(query.fields)
 
 
-def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str, Any]:
+def list_dashboards(
+    db: Database, caller: Caller, query: ListQuery, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
     context = QueryContext(caller, db.dialect)
     read_rule = access.caller_predicate(caller, "read")
     conditions = [read_rule]
@@ -629,12 +645,12 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
         read_count=None if document else access.caller_read_count(caller),
     )
     try:
-        with db.read(time_limit_ms=LIST_TIME_LIMIT_MS) as conn:
+        with db.read(time_limit_ms=limits.list_time_limit_ms) as conn:
             boards = repository.account_size(conn, caller.account_id) if document else 0
             # A filter's count visits every match; in a large account it runs beside the
             # page, on another core.
             counting = (
-                db.read_aside(count, LIST_TIME_LIMIT_MS)
+                db.read_aside(count, limits.list_time_limit_ms)
                 if document and boards >= COUNT_ASIDE_FROM
                 else None
             )
@@ -659,7 +675,7 @@ def list_dashboards(db: Database, caller: Caller, query: ListQuery) -> dict[str,
             total = counting.result()
     except QueryTimeout:
         raise BadRequest(
-            f"The query took longer than {LIST_TIME_LIMIT_MS} ms; narrow the filter."
+            f"The query took longer than {limits.list_time_limit_ms} ms; narrow the filter."
         ) from None
     if projection is not None:
         items = [projection_module.apply(i, projection, always=("id", "accountId")) for i in items]
@@ -707,8 +723,21 @@ def _access_changes(
 
 
 def update(
-    db: Database, caller: Caller, dashboard_id: str, body: DashboardUpdate, if_match: int | None
+    db: Database,
+    caller: Caller,
+    dashboard_id: str,
+    body: DashboardUpdate,
+    if_match: int | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
+    sent_items = (
+        len(body.insights or []) + len(body.sectionHeaders or [])
+        if body.insights is not None or body.sectionHeaders is not None
+        else None
+    )
+    limits.check_counts(
+        items=sent_items, labels=None if body.tags is None else _labels_in(body.tags)
+    )
     now = now_iso()
     sent = body.model_fields_set
     # A PUT of `access` alone is a permissions change, which a frozen board's owner (denied
@@ -746,7 +775,7 @@ def update(
             repository.update(conn, caller.account_id, dashboard_id, values, row.version)
         except sa.exc.IntegrityError:
             raise Conflict(f"A dashboard with tag '{body.tag}' already exists.") from None
-        return _present_one(conn, caller, dashboard_id)
+        return _checked_board(conn, caller, dashboard_id, limits)
 
 
 def _replace_layout_parts(
@@ -784,7 +813,13 @@ def delete(db: Database, caller: Caller, dashboard_id: str, if_match: int | None
         repository.delete(conn, caller.account_id, dashboard_id, row.version)
 
 
-def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -> dict[str, Any]:
+def clone(
+    db: Database,
+    caller: Caller,
+    dashboard_id: str,
+    body: CloneRequest,
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
     now = now_iso()
     new_dashboard_id = new_id()
     with db.write() as conn:
@@ -850,7 +885,7 @@ def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -
             copy.pop("dashboard_id")
             labels.append(copy)
         _insert(conn, caller.account_id, columns, items, labels, grants)
-        return _present_one(conn, caller, new_dashboard_id)
+        return _checked_board(conn, caller, new_dashboard_id, limits)
 
 
 def save_items(
@@ -859,8 +894,11 @@ def save_items(
     dashboard_id: str,
     body: DashboardItemIn | list[DashboardItemIn],
     if_match: int | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """One item upserted by id, or a list replacing the board's whole layout; the new version."""
+    if isinstance(body, list):
+        limits.check_counts(items=len(body))
     now = now_iso()
     with db.write() as conn:
         row = _load(conn, caller, dashboard_id, "update").row
@@ -891,6 +929,7 @@ def save_items(
                 ),
             )
         repository.update(conn, caller.account_id, dashboard_id, {"date_updated": now}, row.version)
+        _checked_board(conn, caller, dashboard_id, limits)
         return int(row.version) + 1
 
 

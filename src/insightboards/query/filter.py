@@ -9,6 +9,7 @@ plain negations.
 """
 
 import math
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from insightboards.access import ACTION_BITS
-from insightboards.clock import normalize_timestamp
+from insightboards.clock import TimestampOutOfRange, normalize_timestamp
 from insightboards.errors import BadRequest
 from insightboards.query import regex
 from insightboards.query.fields import (
@@ -39,6 +40,7 @@ MAX_ELEM_MATCHES = 50
 # No array holds more elements than this: a larger `$size` matches nothing (and stays out of
 # SQL, where it would overflow SQLite's integers).
 MAX_ARRAY_SIZE = 2**31 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _COMPARISONS = {"$gt", "$gte", "$lt", "$lte"}
 _COMPARED = {"$eq", "$ne", *_COMPARISONS}
@@ -77,7 +79,7 @@ def compile_filter(document: Any, context: QueryContext) -> Condition:
     """The SQL predicate of a filter document; BadRequest naming the first problem."""
     if not isinstance(document, dict):
         raise BadRequest("filter: must be an object")
-    _reject_nul(document)
+    _reject_bad_text(document)
     return _Compiler(context).document(document, depth=0)
 
 
@@ -109,14 +111,17 @@ def starts_from_child_table(document: dict[str, Any]) -> bool:
     return False
 
 
-def _reject_nul(document: Any) -> None:
-    """No stored text holds NUL, and PostgreSQL refuses it as a parameter: a 400, early."""
+def _reject_bad_text(document: Any) -> None:
+    """No stored text holds NUL or a lone surrogate, and neither can be bound as a parameter
+    (PostgreSQL refuses NUL; no driver encodes a surrogate): a 400, early."""
     pending = [document]
     while pending:
         value = pending.pop()
         if isinstance(value, str):
             if "\x00" in value:
                 raise BadRequest("filter: text may not contain NUL characters")
+            if _SURROGATE.search(value):
+                raise BadRequest("filter: text may not contain lone surrogates (\\ud800-\\udfff)")
         elif isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())
@@ -131,7 +136,12 @@ def _normalize_date(value: Any) -> str | None:
     """An ISO 8601 timestamp (or `{"$date": ...}`) in the stored form; None if it is not one."""
     if isinstance(value, dict) and set(value) == {"$date"}:
         value = value["$date"]
-    return normalize_timestamp(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize_timestamp(value)
+    except TimestampOutOfRange as error:
+        raise BadRequest(f"filter: {error}") from None
 
 
 def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
@@ -153,6 +163,14 @@ def _typed(kind: Kind, value: Any) -> tuple[bool, Any]:
         normalized = _normalize_date(value)
         return normalized is not None, normalized
     return False, None
+
+
+def _bound(kind: Kind, value: Any) -> Any:
+    """A typed value as a bound parameter. Numbers carry their own SQL type: bound as the
+    column's (a 32-bit integer), 2**40 would overflow on PostgreSQL instead of comparing."""
+    if kind is Kind.NUMBER:
+        return sa.literal(value, sa.BigInteger() if isinstance(value, int) else sa.Float())
+    return value
 
 
 def _operand(path: str, op: str, value: Any) -> Any:
@@ -359,7 +377,7 @@ class _Compiler:
                 return FALSE
             if kind is Kind.BOOL and not is_column:
                 return column if sql_value else sa.not_(column)
-            return sa.and_(not_null, column == sql_value)
+            return sa.and_(not_null, column == _bound(kind, sql_value))
         if op == "$ne":
             return sa.not_(again("$eq", operand))
         if op in _COMPARISONS:
@@ -381,8 +399,9 @@ class _Compiler:
                 if (op, sql_value) in (("$gte", False), ("$lte", True)):
                     return TRUE
                 return again("$eq", op in ("$gt", "$gte"))
-            compare = {"$gt": column > sql_value, "$gte": column >= sql_value,
-                       "$lt": column < sql_value, "$lte": column <= sql_value}[op]  # fmt: skip
+            bound = _bound(kind, sql_value)
+            compare = {"$gt": column > bound, "$gte": column >= bound,
+                       "$lt": column < bound, "$lte": column <= bound}[op]  # fmt: skip
             return sa.and_(not_null, compare)
         if op == "$in":
             values = _operands(path, op, operand)
@@ -396,7 +415,7 @@ class _Compiler:
             )
             parts = []
             if typed and not (kind is Kind.BOOL and not is_column):
-                parts.append(sa.and_(not_null, column.in_(typed)))
+                parts.append(sa.and_(not_null, column.in_([_bound(kind, v) for v in typed])))
             elif typed:
                 parts.extend(again("$eq", v) for v in typed)
             if None in values:

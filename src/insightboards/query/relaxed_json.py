@@ -52,6 +52,8 @@ class _Parser:
             value, end = _DECODER.raw_decode(self.text, self.position)
         except json.JSONDecodeError:
             raise self.fail("expected a value") from None
+        except ValueError:  # an integer of more digits than Python converts (4300)
+            raise self.fail("number too long") from None
         self.position = end
         return value
 
