@@ -1,5 +1,6 @@
 """One typed settings object, read from `INSIGHTBOARDS_*` environment variables."""
 
+from pydantic import PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
@@ -15,6 +16,15 @@ class Settings(BaseSettings):
     demo: bool = True
     # Requests a minute per user (token holder) and worker process; 0 turns the limit off.
     rate_limit_per_minute: int = 6000
+    # A client must send a request's whole header block within this many seconds of opening
+    # the connection or of the previous response, or it is closed (api/transport.py).
+    header_timeout_seconds: PositiveFloat = 10
+    # Each wait for more of a request body may last this long; then the connection is closed.
+    body_timeout_seconds: PositiveFloat = 20
+    # An idle connection is closed this many (whole) seconds after its last response.
+    keep_alive_timeout_seconds: PositiveInt = 5
+    # Connections a worker process serves at once; the ones beyond get 503 and are closed.
+    max_connections: PositiveInt = 1000
 
 
 def get_settings() -> Settings:
