@@ -13,8 +13,8 @@ requests ambiguously.
   trickle of bytes resets.
 - At most `max_connections` connections per process; each one beyond is answered 503 once its
   headers are in, and closed.
-- A request h11 refuses (malformed, or a request line or header block over its 16 KiB) is
-  answered 400.
+- A request with both Content-Length and Transfer-Encoding is refused, as are those h11
+  refuses (malformed, or a request line or header block over its 16 KiB).
 
 Every refusal is a problem document, like every other error. `ClientDeadline`,
 `problem_message` and `over_capacity` do not depend on h11: a protocol on uvicorn's httptools
@@ -43,6 +43,7 @@ Awaiting = Literal["headers", "body"]
 _UNPARSABLE = (
     "The request is not valid HTTP/1.1, or its request line or headers are longer than 16 KiB."
 )
+_BOTH_LENGTHS = "A request may not have both Content-Length and Transfer-Encoding."
 
 
 @functools.cache
@@ -114,7 +115,30 @@ class ClientDeadline:
         self._expired(awaiting)
 
 
+class StrictFramingConnection(h11.Connection):
+    """h11, refusing also a request with both Content-Length and Transfer-Encoding.
+
+    h11 lets Transfer-Encoding win, which RFC 9112 allows, but a proxy in front that frames by
+    Content-Length would take the rest of the chunked body for a next request: request
+    smuggling. RFC 9112 (section 6.1) lets a server refuse such a request, and closing the
+    connection afterwards is required.
+    """
+
+    refused_because: str | None = None
+
+    def next_event(self) -> Any:
+        event = super().next_event()
+        if isinstance(event, h11.Request):
+            names = {name for name, _ in event.headers}
+            if b"content-length" in names and b"transfer-encoding" in names:
+                self.refused_because = _BOTH_LENGTHS
+                raise h11.RemoteProtocolError(_BOTH_LENGTHS)
+        return event
+
+
 class HardenedH11Protocol(H11Protocol):
+    conn: StrictFramingConnection
+
     def __init__(
         self,
         config: Config,
@@ -123,6 +147,12 @@ class HardenedH11Protocol(H11Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
+        size = config.h11_max_incomplete_event_size
+        self.conn = (
+            StrictFramingConnection(h11.SERVER)
+            if size is None
+            else StrictFramingConnection(h11.SERVER, size)
+        )
         self.limits = _settings()
         self.deadline = ClientDeadline(
             self.loop,
@@ -154,7 +184,7 @@ class HardenedH11Protocol(H11Protocol):
         self._watch_client()
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(400, _UNPARSABLE)
+        self._refuse(400, self.conn.refused_because or _UNPARSABLE)
 
     def _watch_client(self) -> None:
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
