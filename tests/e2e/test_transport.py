@@ -1,5 +1,5 @@
 """The HTTP transport against hostile clients, over raw sockets: connections that stall,
-too many connections, and ambiguous request framing."""
+too many connections, ambiguous request framing, and a forged Host header."""
 
 from __future__ import annotations
 
@@ -290,3 +290,37 @@ def test_conflicting_lengths_and_unknown_transfer_codings_are_refused_too(
     )
     assert _read_response(connection)[0] == 201
     connection.close()
+
+
+# --- a forged Host --------------------------------------------------------------------------
+
+
+def test_no_response_names_the_host_a_client_claims(server: Server, tenant: Tenant) -> None:
+    """Paths with and without a trailing slash are served alike: no redirect, no URL built
+    from the Host header."""
+    headers = {
+        "Authorization": f"Bearer {tenant.tokens['admin']}",
+        "Host": "evil.example",
+    }
+    with httpx.Client(base_url=server.base_url, headers=headers) as client:
+        created = client.post("/results/api/v1/dashboards/", json={"name": "Hosted"})
+        assert created.status_code == 201, created.headers
+        board = f"/results/api/v1/dashboards/{created.json()['id']}"
+        item = {"insightId": "i-1"}
+        responses = [created]
+        for slash in ("", "/"):
+            responses += [
+                client.get("/results/api/v2/dashboards" + slash),
+                client.get("/results/api/v1/dashboards/reports" + slash),
+                client.get(board + slash),
+                client.post("/results/api/v1/dashboards" + slash, json={"name": "Again"}),
+                client.put(f"/results/api/v1/dashboards/items/{created.json()['id']}" + slash,
+                           json=item),
+                client.post(board + "/clone" + slash, json={"name": "Copy"}),
+            ]  # fmt: skip
+    for response in responses:
+        request = f"{response.request.method} {response.request.url.path}"
+        assert response.status_code in (200, 201, 204), (request, response.text)
+        for name, value in response.headers.items():
+            assert "evil" not in value, (request, name, value)
+        assert b"evil" not in response.content, request
