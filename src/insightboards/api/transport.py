@@ -118,15 +118,15 @@ class ClientDeadline:
 class StrictFramingConnection(h11.Connection):
     """h11, refusing also a request with both Content-Length and Transfer-Encoding.
 
-    h11 lets Transfer-Encoding win, which RFC 9112 allows, but a proxy in front that frames by
-    Content-Length would take the rest of the chunked body for a next request: request
-    smuggling. RFC 9112 (section 6.1) lets a server refuse such a request, and closing the
-    connection afterwards is required.
+    h11 lets Transfer-Encoding win and keeps the connection open; a proxy in front that frames
+    by Content-Length would then take the rest of the chunked body for a request of its own
+    (request smuggling). RFC 9112 (section 6.1) lets a server refuse such a request, and has it
+    close the connection whatever it answers.
     """
 
     refused_because: str | None = None
 
-    def next_event(self) -> Any:
+    def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         event = super().next_event()
         if isinstance(event, h11.Request):
             names = {name for name, _ in event.headers}
