@@ -153,7 +153,8 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
     import uvicorn
 
     upgrade_schema(database_url)
-    if get_settings().demo:
+    settings = get_settings()
+    if settings.demo:
         db = Database(database_url)
         try:
             demo = accounts.ensure_demo_account(db)
@@ -179,7 +180,8 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http="insightboards.api.transport:NoDelayH11Protocol",
+        http="insightboards.api.transport:HardenedH11Protocol",
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
         log_level="info",
         # Our own access log (api/access_log.py) replaces uvicorn's, which logs query strings.
         access_log=False,

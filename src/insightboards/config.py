@@ -1,6 +1,6 @@
 """One typed settings object, read from `INSIGHTBOARDS_*` environment variables."""
 
-from pydantic import Field
+from pydantic import Field, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
@@ -22,6 +22,15 @@ class Settings(BaseSettings):
     max_board_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A list (its page and its count) is cancelled past this many milliseconds (400).
     list_time_limit_ms: int = Field(default=1000, ge=1)
+    # A client must send a request's whole header block within this many seconds of opening
+    # the connection or of the previous response, or it is closed (api/transport.py).
+    header_timeout_seconds: PositiveFloat = 10
+    # Each wait for more of a request body may last this long; then the connection is closed.
+    body_timeout_seconds: PositiveFloat = 20
+    # An idle connection is closed this many (whole) seconds after its last response.
+    keep_alive_timeout_seconds: PositiveInt = 5
+    # Connections a worker process serves at once; the ones beyond get 503 and are closed.
+    max_connections: PositiveInt = 1000
 
 
 def get_settings() -> Settings:

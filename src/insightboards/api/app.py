@@ -15,6 +15,7 @@ from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.limits import BodySizeLimit
+from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
 from insightboards.dashboards.limits import Limits
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A self-hosted implementation of the Quantive Results Insightboards "
         "(Dashboards) API.",
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.limits = Limits.from_settings(settings)
+    app.add_middleware(IgnoreTrailingSlash)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -21,6 +21,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     412: "Precondition Failed",
     413: "Content Too Large",
@@ -28,6 +29,7 @@ _TITLES = {
     429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -59,9 +61,11 @@ def problem_response(
     )
 
 
-async def send_problem(send: Send, status: int, detail: str) -> None:
+async def send_problem(
+    send: Send, status: int, detail: str, headers: Mapping[str, str] | None = None
+) -> None:
     """Answer with a problem from ASGI middleware, before any route runs."""
-    response = problem_response(status, detail)
+    response = problem_response(status, detail, headers=headers)
     await send(
         {
             "type": "http.response.start",
