@@ -800,17 +800,15 @@ def clone(db: Database, caller: Caller, dashboard_id: str, body: CloneRequest) -
         repository.get(conn, caller.account_id, dashboard_id, for_share=True)
         checked = _load(conn, caller, dashboard_id, "read")
         original, original_grants = checked.row, checked.grants
-        may_carry_grants = "modifyPermissions" in checked.allowed
-        # The clone is the caller's own: it carries the original's grants only for a caller
-        # who could have given them anyway.
+        # The clone is shown to those its source is shown to: a member who may read a private
+        # board must not make its content readable by the whole account. It keeps `inherits`
+        # and the grants; the cloner owns it with the default owner permissions, as any board
+        # they create (the source's concerned its owner, and a copy's owner could post its
+        # content anew). A report, which everyone reads, gives a board with the defaults.
         access_columns, _ = _access_columns(None)
         grants: list[dict[str, Any]] = []
-        if may_carry_grants and not original.is_report:
-            access_columns = {
-                "inherits": original.inherits,
-                "owner_grant": original.owner_grant,
-                "owner_deny": original.owner_deny,
-            }
+        if not original.is_report:
+            access_columns["inherits"] = original.inherits
             grants = [
                 {
                     "principal_kind": g.principal_kind,
