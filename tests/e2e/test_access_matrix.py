@@ -226,22 +226,20 @@ def test_a_viewer_cannot_delete_through_the_api_even_when_granted(world: World) 
         assert client.delete(f"/dashboards/{board['id']}").status_code == 403
 
 
-def test_cloning_someone_elses_board_grants_nothing_to_anyone(world: World) -> None:
+def test_cloning_someone_elses_board_keeps_its_audience(world: World) -> None:
     board = world.board("team")
     with world.client("member via team") as client:
         clone = client.post(f"/dashboards/{board['id']}/clone", json={}).json()
     assert clone["createdById"] == world.users["member via team"]
-    # The teammate may not change the original's permissions, so the clone has none of them.
+    # Shared as the original is; the teammate owns it, with the default owner permissions.
     assert clone["access"] == {
-        "inherits": True,
+        "inherits": False,
         "ownerPermissions": {"grant": {"general": ["read", "update", "delete", "modifyPermissions"]}, "deny": {"general": []}},
-        "permissions": [],
+        "permissions": board["access"]["permissions"],
     }  # fmt: skip
-    # And the original's owner gains nothing on the clone beyond what everyone may do.
+    # The original's owner gains nothing on the clone: not in the team, they cannot read it.
     with world.client("owner") as owner:
-        assert owner.get(f"/dashboards/{clone['id']}").json()["currentUserAllowedActions"] == [
-            "read"
-        ]
+        assert owner.get(f"/dashboards/{clone['id']}").status_code == 403
 
 
 def test_the_owner_cloning_keeps_the_grants(world: World) -> None:
@@ -266,6 +264,70 @@ def test_a_frozen_board_denies_its_owner(world: World) -> None:
         unfreeze = {"access": {"inherits": True, "ownerPermissions": {"deny": []}}}
         assert owner.put(f"/dashboards/{board['id']}", json=unfreeze).status_code == 200
         assert owner.delete(f"/dashboards/{board['id']}").status_code == 204
+
+
+# --- a clone is shared as its source, never wider ----------------------------------------
+
+# The users of the matrix's account, one of each kind.
+USERS = ["owner", "account admin", "member via team", "member via role", "viewer"]
+
+
+def _published_board(world: World) -> dict[str, Any]:
+    """Private, shared with team T (read, update) and the role member (read), and frozen by
+    its owner (no update or delete), so that the owner's own permissions are in play too."""
+    body = {
+        "name": "published board",
+        "access": {
+            "inherits": False,
+            "ownerPermissions": {"deny": ["update", "delete"]},
+            "permissions": [
+                {"principalKind": "team", "principalId": world.team, "grant": ["read", "update"]},
+                {"principalKind": "role", "principalId": "member", "grant": ["read"]},
+            ],
+        },
+        "tags": [{"name": "published"}],
+        "insights": [{"insightId": "i1"}],
+    }
+    with world.client("owner") as owner:
+        response = owner.post("/dashboards", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def _rights(world: World, board_id: str) -> dict[str, set[str]]:
+    """What each of USERS may do with the board; an empty set: not even read it."""
+    rights: dict[str, set[str]] = {}
+    for user in USERS:
+        with world.client(user) as client:
+            response = client.get(f"/dashboards/{board_id}")
+        assert response.status_code in (200, 403), response.text
+        ok = response.status_code == 200
+        rights[user] = set(response.json()["currentUserAllowedActions"]) if ok else set()
+    return rights
+
+
+def _readers(rights: dict[str, set[str]]) -> set[str]:
+    return {user for user, actions in rights.items() if "read" in actions}
+
+
+# Each kind of caller that may read the published board and create boards.
+@pytest.mark.parametrize("cloner", ["owner", "member via team", "member via role"])
+def test_a_clone_is_shared_as_its_source_and_never_wider(world: World, cloner: str) -> None:
+    source = _published_board(world)
+    with world.client(cloner) as client:
+        response = client.post(f"/dashboards/{source['id']}/clone", json={})
+    assert response.status_code == 201, response.text
+    clone = response.json()
+    before, after = _rights(world, source["id"]), _rights(world, clone["id"])
+    assert _readers(after) <= _readers(before) | {cloner}, (before, after)
+    gains = {user: after[user] - before[user] for user in USERS if user != cloner}
+    assert gains == {user: set() for user in gains}, (before, after)
+    # The cloner owns the clone, with the default owner permissions: it is a new board of
+    # theirs, and the source's owner permissions were about the source's owner.
+    assert after[cloner] == {"read", "update", "delete", "modifyPermissions"}
+    assert clone["access"]["inherits"] is False
+    assert clone["access"]["permissions"] == source["access"]["permissions"]
 
 
 # caller -> expected status of the account-level endpoints

@@ -83,3 +83,88 @@ def test_concurrent_creates_with_one_tag_give_one_201_and_409s(
             10, lambda i: client.post("/dashboards", json={"name": "n", "tag": "race-tag"})
         )
     assert statuses == Counter({201: 1, 409: 9})
+
+
+# A clone racing with layout saves and a delete of its source: each save writes a layout of
+# its own generation, so a clone that mixes two moments, or misses a part, matches no state.
+LAYOUT_SIZE = 6
+RACE_ROUNDS = 8
+RACE_CLONERS = 6
+RACE_SAVES = 6
+
+State = tuple[str, tuple[str, ...], tuple[str, ...]]  # name, insight ids, label names
+
+
+def _generation(k: int) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    items = [{"insightId": f"g{k}-i{j}", "row": j} for j in range(LAYOUT_SIZE)]
+    return items, [{"name": f"g{k}-l{j}"} for j in range(LAYOUT_SIZE)]
+
+
+def _state(board: dict[str, Any]) -> State:
+    return (
+        board["name"],
+        tuple(item["insightId"] for item in board["insights"]),
+        tuple(label["name"] for label in board["tags"]),
+    )
+
+
+def _race_one_board(client: httpx.Client) -> tuple[list[State], list[tuple[int, State | None]]]:
+    """Clones of one board while it is saved RACE_SAVES times, then deleted: the states the
+    board went through, and each clone's answer."""
+    items, labels = _generation(0)
+    created = client.post("/dashboards", json={"name": "g0", "insights": items, "tags": labels})
+    assert created.status_code == 201, created.text
+    board_id = created.json()["id"]
+    states = [_state(created.json())]
+
+    def save() -> None:
+        try:
+            for k in range(1, RACE_SAVES + 1):
+                items, labels = _generation(k)
+                name, _, label_names = states[-1]
+                if k % 2:  # the whole board: name, items and labels in one PUT
+                    response = client.put(
+                        f"/dashboards/{board_id}",
+                        json={"name": f"g{k}", "insights": items, "tags": labels},
+                    )
+                    assert response.status_code == 200, response.text
+                    name, label_names = f"g{k}", tuple(label["name"] for label in labels)
+                else:  # a layout save: the item array replaces every item
+                    response = client.put(f"/dashboards/items/{board_id}", json=items)
+                    assert response.status_code == 204, response.text
+                states.append((name, tuple(item["insightId"] for item in items), label_names))
+        finally:
+            assert client.delete(f"/dashboards/{board_id}").status_code == 204
+
+    def clone_until_gone(_: int) -> list[tuple[int, State | None]]:
+        answers: list[tuple[int, State | None]] = []
+        for _attempt in range(500):
+            response = client.post(f"/dashboards/{board_id}/clone", json={})
+            state = _state(response.json()) if response.status_code == 201 else None
+            answers.append((response.status_code, state))
+            if response.status_code != 201:
+                break
+        return answers
+
+    with ThreadPoolExecutor(max_workers=RACE_CLONERS + 1) as pool:
+        cloning = [pool.submit(clone_until_gone, i) for i in range(RACE_CLONERS)]
+        pool.submit(save).result()
+        answers = [answer for future in cloning for answer in future.result()]
+    return states, answers
+
+
+def test_a_clone_is_all_of_its_source_at_one_moment_or_a_404(server: Server) -> None:
+    tenant = make_tenant(server, "CloneRace")
+    statuses: Counter[int] = Counter()
+    torn: list[State | None] = []
+    with _client(server, tenant.tokens["member"]) as client:
+        for _round in range(RACE_ROUNDS):
+            states, answers = _race_one_board(client)
+            for status, state in answers:
+                statuses[status] += 1
+                if status == 201 and state not in states:
+                    torn.append(state)
+    assert set(statuses) <= {201, 404} and statuses[404] == RACE_ROUNDS * RACE_CLONERS, statuses
+    assert not torn, (
+        f"{len(torn)} of {statuses[201]} clones match no state of their source: {torn[:3]}"
+    )

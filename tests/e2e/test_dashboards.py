@@ -391,6 +391,8 @@ def test_reports_are_listed_readable_cloneable_and_read_only(api: Api) -> None:
     assert_problem(api.client.put(f"/dashboards/items/{report['id']}", json=insight()), 403)
     copy = api.client.post(f"/dashboards/{report['id']}/clone", json={}).json()
     assert copy["isReport"] is False and copy["readOnly"] is False
+    # Everyone reads a report, and its clone, which has the default access.
+    assert copy["access"]["inherits"] is True and copy["access"]["permissions"] == []
 
 
 # --- tag usages ---------------------------------------------------------------------------

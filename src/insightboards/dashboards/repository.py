@@ -41,14 +41,19 @@ def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
 
 
 def get(
-    conn: sa.Connection, account_id: str, dashboard_id: str, for_update: bool = False
+    conn: sa.Connection,
+    account_id: str,
+    dashboard_id: str,
+    for_update: bool = False,
+    for_share: bool = False,
 ) -> DashboardRecord | None:
-    """One dashboard; `for_update` locks its row (PostgreSQL) until the transaction ends."""
+    """One dashboard; `for_update` locks its row (PostgreSQL) until the transaction ends,
+    `for_share` only against those who lock it for update (its writers)."""
     query = sa.select(dashboards).where(
         dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id
     )
-    if for_update:
-        query = query.with_for_update()
+    if for_update or for_share:
+        query = query.with_for_update(read=not for_update)
     return _first(conn, query, DashboardRecord)
 
 

@@ -823,20 +823,27 @@ def clone(
     now = now_iso()
     new_dashboard_id = new_id()
     with db.write() as conn:
+        _load(conn, caller, dashboard_id, "read")  # 404 or 403 before the plan's 403 or 402
+        _check_can_create(conn, caller)
+        # A clone is all of its source at one moment. Every writer of a board first locks its
+        # row for update; holding the row for share until the clone commits keeps them out
+        # while its row, grants, items and labels are read below (PostgreSQL reads each
+        # statement at a snapshot of its own; SQLite runs one writer at a time anyway), or
+        # waits for one to commit and then reads what it wrote: a board deleted meanwhile is a
+        # 404. Taken after the account's lock, which a board's writers never take (no
+        # deadlock), so that one clone at a time per account holds the writers back.
+        repository.get(conn, caller.account_id, dashboard_id, for_share=True)
         checked = _load(conn, caller, dashboard_id, "read")
         original, original_grants = checked.row, checked.grants
-        _check_can_create(conn, caller)
-        may_carry_grants = "modifyPermissions" in checked.allowed
-        # The clone is the caller's own: it carries the original's grants only for a caller
-        # who could have given them anyway.
+        # The clone is shown to those its source is shown to: a member who may read a private
+        # board must not make its content readable by the whole account. It keeps `inherits`
+        # and the grants; the cloner owns it with the default owner permissions, as any board
+        # they create (the source's concerned its owner, and a copy's owner could post its
+        # content anew). A report, which everyone reads, gives a board with the defaults.
         access_columns, _ = _access_columns(None)
         grants: list[dict[str, Any]] = []
-        if may_carry_grants and not original.is_report:
-            access_columns = {
-                "inherits": original.inherits,
-                "owner_grant": original.owner_grant,
-                "owner_deny": original.owner_deny,
-            }
+        if not original.is_report:
+            access_columns["inherits"] = original.inherits
             grants = [
                 {
                     "principal_kind": g.principal_kind,
