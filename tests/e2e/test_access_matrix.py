@@ -66,6 +66,9 @@ class World:
             "tags": [{"name": label or f"l{uuid.uuid4().hex[:8]}"}],
             "insights": [{"insightId": "i1"}],
         }
+        return self.created_by_owner(body)
+
+    def created_by_owner(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.client("owner") as client:
             response = client.post("/dashboards", json=body)
         assert response.status_code == 201, response.text
@@ -288,11 +291,7 @@ def _published_board(world: World) -> dict[str, Any]:
         "tags": [{"name": "published"}],
         "insights": [{"insightId": "i1"}],
     }
-    with world.client("owner") as owner:
-        response = owner.post("/dashboards", json=body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return world.created_by_owner(body)
 
 
 def _rights(world: World, board_id: str) -> dict[str, set[str]]:
