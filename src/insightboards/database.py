@@ -33,6 +33,10 @@ class QueryTimeout(Exception):
         self.limit_ms = limit_ms
 
 
+class RegexRefused(Exception):
+    """PostgreSQL's regex engine refused a pattern (SQLSTATE 2201B), say as too complex."""
+
+
 def normalize_url(url: str) -> str:
     """Map `postgresql://` to the psycopg 3 driver; leave every other URL alone."""
     parsed = make_url(url)
@@ -147,6 +151,10 @@ class Database:
             except sa.exc.OperationalError as error:
                 if type(error.orig).__name__ == "QueryCanceled":
                     raise QueryTimeout(time_limit_ms or 0) from error
+                raise
+            except sa.exc.DataError as error:
+                if getattr(error.orig, "sqlstate", None) == "2201B":
+                    raise RegexRefused(error.orig.diag.message_primary) from error  # type: ignore[union-attr]
                 raise
 
     @contextmanager

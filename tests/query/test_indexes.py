@@ -250,3 +250,19 @@ def test_slow_list_queries_are_cancelled_on_postgresql(seeded: dict[str, Any]) -
         pytest.skip("SQLite filters run in linear time; only PostgreSQL gets a statement limit")
     with pytest.raises(QueryTimeout), database.read(time_limit_ms=50) as conn:
         conn.exec_driver_sql("SELECT pg_sleep(2)")
+
+
+def test_a_regex_postgresql_refuses_is_a_400(
+    seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insightboards.errors import BadRequest
+    from insightboards.query import regex
+
+    database: Database = seeded["db"]
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite evaluates every pattern RE2 compiles")
+    # Every translation compiles today; should one not ("too complex"), a 400, never a 500.
+    monkeypatch.setattr(regex, "postgres_pattern", lambda pattern, options: "(")
+    query = ListQuery(filter={"name": {"$regex": "Board"}})
+    with pytest.raises(BadRequest, match=r"PostgreSQL cannot evaluate this \$regex"):
+        service.list_dashboards(database, seeded["caller"], query)
