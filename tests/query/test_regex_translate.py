@@ -14,7 +14,7 @@ import sys
 
 import pytest
 import re2
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from insightboards.errors import BadRequest
@@ -158,6 +158,9 @@ def test_repetitions_of_what_cannot_match_empty_are_not_limited() -> None:
     options=st.sampled_from(["", "s"]),
     rest=st.text(alphabet="aB é.\n", max_size=4),
 )
+# Found by this test: RE2 lets the `*` of `^B(?i)*` take the B, so no text needs to start B.
+@example(literal="B", tail="(?i)*", options="", rest="")
+@example(literal="ab", tail="\\Q\\E?", options="", rest="")
 def test_the_literal_prefix_is_what_every_match_starts_with(
     literal: str, tail: str, options: str, rest: str
 ) -> None:

@@ -93,8 +93,10 @@ def literal_prefix(pattern: str, options: str) -> tuple[str, bool]:
     while end < len(body) and body[end] not in _META:
         end += 1
     prefix = body[:end]
-    if end < len(body) and body[end] in _QUANTIFIERS:
-        prefix = prefix[:-1]  # `^abc*` does not need its `c`
+    # `^abc*` does not need its `c`; nor does `^abc(?i)*` or `^abc\Q\E*`, where flags and
+    # empty literal text stand between the `c` and its quantifier (RE2 allows that).
+    if end < len(body) and (body[end] in _QUANTIFIERS or body.startswith(("(?", "\\Q"), end)):
+        prefix = prefix[:-1]
     if prefix.endswith(chr(0x10FFFF)):
         return "", False
     return prefix, prefix == body
