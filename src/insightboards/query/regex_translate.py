@@ -217,7 +217,6 @@ def _condition_text(condition: int) -> str:
     optional or alternatives and repeated, make PostgreSQL's automaton grow exponentially
     (`(?:^|$){16}` takes seconds, `(?:a?^b?$){1000}` is "too complex"); lookarounds do not.
     """
-
     if condition == EVERYWHERE:
         return ""
     if condition == NOWHERE:
