@@ -34,6 +34,10 @@ class QueryTimeout(Exception):
         self.limit_ms = limit_ms
 
 
+class RegexRefused(Exception):
+    """PostgreSQL's regex engine refused a pattern (SQLSTATE 2201B), say as too complex."""
+
+
 def normalize_url(url: str) -> str:
     """Map `postgresql://` to the psycopg 3 driver; leave every other URL alone."""
     parsed = make_url(url)
@@ -174,19 +178,22 @@ class Database:
     @contextmanager
     def _read(self, engine: sa.Engine, time_limit_ms: int | None) -> Iterator[sa.Connection]:
         with engine.connect() as connection, connection.begin():
-            if time_limit_ms is None:
-                yield connection
-            elif self.dialect == "postgresql":
+            limit: AbstractContextManager[None] = nullcontext()
+            if time_limit_ms is not None and self.dialect == "postgresql":
                 connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(time_limit_ms)}")
-                try:
+            elif time_limit_ms is not None:
+                limit = _sqlite_time_limit(connection, time_limit_ms)
+            try:
+                with limit:
                     yield connection
-                except sa.exc.OperationalError as error:
-                    if type(error.orig).__name__ == "QueryCanceled":
-                        raise QueryTimeout(time_limit_ms) from error
-                    raise
-            else:
-                with _sqlite_time_limit(connection, time_limit_ms):
-                    yield connection
+            except sa.exc.OperationalError as error:
+                if type(error.orig).__name__ == "QueryCanceled":
+                    raise QueryTimeout(time_limit_ms or 0) from error
+                raise
+            except sa.exc.DataError as error:
+                if getattr(error.orig, "sqlstate", None) == "2201B":
+                    raise RegexRefused(error.orig.diag.message_primary) from error  # type: ignore[union-attr]
+                raise
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:

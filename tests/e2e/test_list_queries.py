@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import re2
 
 from tests.e2e.harness import Api, Server
 from tests.e2e.test_dashboards import assert_problem
@@ -154,6 +155,44 @@ def test_a_catastrophic_regex_does_not_stall_the_server(server: Server, api: Api
             params={"filter": '{name: {$regex: "^(a+)+$"}}'},
         )
     assert response.status_code in (200, 400)
+
+
+# The bug report's patterns, which PostgreSQL answered with a 500 (\pL is refused on both).
+REPORTED_PATTERNS = ["(?i)okr", "(?m)^a$", "\\pL", "(?P<n>a)", "\\z", "a{1000}", "[[:^alpha:]]"]
+# What PostgreSQL used to read its own way: negated classes and newlines, `\b` (a backspace
+# to it), `\w`, `\d` and case beyond ASCII, counts over 255, flags after the start.
+DIFFERENT_READINGS = [("x[^a]y", ""), ("^a.y$", "s"), ("\\bokr\\b", ""), ("^\\w+$", ""),
+                      ("\\d", ""), ("(?i)straße", ""), ("^okr$", "m"), ("O(?i)KR", ""),
+                      ("okr", "i"), ("a{300}", ""), ("\\B", ""), ("[[:upper:]]", "i")]  # fmt: skip
+REGEX_TEXTS = ["Quarterly OKR", "okr", "o\u212ar", "x\na\ny", "a", "\u00c5\u00c4\u00d6", "abc",
+               "x\ny", "STRASSE", "stra\u1e9ee", "\u0663", "a" * 400, "A\u00dfB"]  # fmt: skip
+
+
+def test_a_regex_matches_on_each_database_what_it_matches_in_re2(api: Api) -> None:
+    """The same answer on SQLite and PostgreSQL: the boards whose text RE2 matches, or the
+    same 400."""
+    mark = _marker()
+    # Names hold 500 characters, settings more.
+    boards = [(text, text) for text in REGEX_TEXTS] + [("long", "a" * 1000)]
+    for name, value in boards:
+        api.create(name=name, tags=[{"name": mark}], settings=[{"name": "s", "value": value}])
+    for pattern, options in [(p, "") for p in REPORTED_PATTERNS] + DIFFERENT_READINGS:
+        condition = {"$regex": pattern, "$options": options}
+        compiled = re2.compile(f"(?{options}){pattern}" if options else pattern)
+        for field, which in (("name", 0), ("settings.value", 1)):
+            document = {"tags.name": mark, field: condition}
+            response = api.v2.get("/dashboards", params={"filter": json.dumps(document)})
+            if pattern == "\\pL":
+                body = assert_problem(response, 400)
+                assert "\\pL (a Unicode class" in body["detail"], body
+                continue
+            assert response.status_code == 200, (pattern, response.text)
+            found = sorted(
+                item["name"] if which == 0 else item["settings"][0]["value"]
+                for item in response.json()["items"]
+            )
+            expected = sorted(board[which] for board in boards if compiled.search(board[which]))
+            assert found == expected, (pattern, options, field)
 
 
 def test_totals_stay_right_on_every_page_of_a_label_filter(api: Api) -> None:

@@ -164,10 +164,11 @@ def test_size_and_depth_limits() -> None:
 
 
 def test_postgres_regex_keeps_mongodb_line_rules() -> None:
-    assert regex.postgres_pattern("^a.b", "") == "(?p)^a.b"
-    assert regex.postgres_pattern("^a", "im") == "(?ni)^a"
-    assert regex.postgres_pattern("a", "s") == "(?s)a"
-    assert regex.postgres_pattern("a", "ms") == "(?w)a"
+    # `.` never a newline but with s, `^` a line's start with m, as RE2 reads them.
+    assert regex.postgres_pattern("^a.b", "") == "(?<=^)a[^\\u000a]b"
+    assert regex.postgres_pattern("^a", "im") == "(?<=^|\\u000a)[Aa]"
+    assert regex.postgres_pattern("a.", "s") == "a[\\u0000-\\U0010ffff]"
+    assert regex.postgres_pattern("a$", "ms") == "a(?=$|\\u000a)"
 
 
 def test_type_mismatches_compare_nothing_as_in_mongodb() -> None:

@@ -265,3 +265,19 @@ def test_slow_list_queries_are_cancelled(seeded: dict[str, Any]) -> None:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     with database.read() as conn:  # no limit left behind on the pooled connection
         assert conn.exec_driver_sql("SELECT count(*) FROM dashboards").scalar() > 0
+
+
+def test_a_regex_postgresql_refuses_is_a_400(
+    seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insightboards.errors import BadRequest
+    from insightboards.query import regex
+
+    database: Database = seeded["db"]
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite evaluates every pattern RE2 compiles")
+    # Every translation compiles today; should one not ("too complex"), a 400, never a 500.
+    monkeypatch.setattr(regex, "postgres_pattern", lambda pattern, options: "(")
+    query = ListQuery(filter={"name": {"$regex": "Board"}})
+    with pytest.raises(BadRequest, match=r"PostgreSQL cannot evaluate this \$regex"):
+        service.list_dashboards(database, seeded["caller"], query)

@@ -33,7 +33,7 @@ from insightboards.dashboards.schemas import (
     LabelIn,
     ListQuery,
 )
-from insightboards.database import Database, QueryTimeout
+from insightboards.database import Database, QueryTimeout, RegexRefused
 from insightboards.errors import (
     BadRequest,
     Conflict,
@@ -677,6 +677,9 @@ def list_dashboards(
         raise BadRequest(
             f"The query took longer than {limits.list_time_limit_ms} ms; narrow the filter."
         ) from None
+    except RegexRefused as refused:
+        # The translation is valid PostgreSQL; its engine may still find it too large.
+        raise BadRequest(f"filter: PostgreSQL cannot evaluate this $regex: {refused}") from None
     if projection is not None:
         items = [projection_module.apply(i, projection, always=("id", "accountId")) for i in items]
     return {"items": items, "count": len(items), "totalCount": total}

@@ -130,7 +130,10 @@ def filter_components() -> dict[str, JsonSchema]:
             "maxLength": MAX_PATTERN_LENGTH,
             "format": "re2",
             "pattern": _NO_NUL,
-            "description": "An RE2 regular expression: no backreferences, no lookaround.",
+            "description": (
+                "An RE2 regular expression: no backreferences, no lookaround, no Unicode "
+                "classes (\\p{...}) or \\C; see docs/query-language.md."
+            ),
         },
         "FilterSize": {"type": "integer", "minimum": 0},
         "FilterOperators": _operators("FilterOperators"),

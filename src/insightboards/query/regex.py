@@ -2,7 +2,8 @@
 
 RE2 refuses constructs that can backtrack catastrophically (backreferences, lookaround),
 so no pattern can stall the server. On SQLite, RE2 itself evaluates `REGEXP`; PostgreSQL
-evaluates the same pattern with its own engine (`~`), under a statement timeout.
+evaluates the pattern translated to its own syntax (regex_translate.py), under a statement
+timeout. What cannot be translated is refused on both databases, so they answer alike.
 """
 
 import functools
@@ -11,6 +12,7 @@ from typing import Any
 import re2
 
 from insightboards.errors import BadRequest
+from insightboards.query import regex_translate
 
 MAX_PATTERN_LENGTH = 500
 _OPTIONS = frozenset("ims")
@@ -36,6 +38,10 @@ def validate(pattern: str, options: str) -> None:
         if isinstance(reason, bytes):
             reason = reason.decode(errors="replace")
         raise BadRequest(f"filter: $regex is not supported: {reason}") from None
+    try:
+        postgres_pattern(pattern, options)
+    except regex_translate.Unsupported as error:
+        raise BadRequest(f"filter: $regex is not supported: {error}") from None
 
 
 def validate_options(options: str) -> None:
@@ -51,17 +57,10 @@ def re2_pattern(pattern: str, options: str) -> str:
     return f"(?{flags}){pattern}" if flags else pattern
 
 
+@functools.lru_cache(maxsize=256)
 def postgres_pattern(pattern: str, options: str) -> str:
-    """The same matching rules as MongoDB's, in PostgreSQL's embedded-option syntax.
-
-    PostgreSQL's default lets `.` match a newline and `^`/`$` match only at the ends; MongoDB's
-    lets neither. `p`, `n`, `s` and `w` choose the four combinations of `s` and `m`.
-    """
-    dot_all, multi_line = "s" in options, "m" in options
-    mode = {(False, False): "p", (False, True): "n", (True, False): "s", (True, True): "w"}[
-        (dot_all, multi_line)
-    ]
-    return f"(?{mode}{'i' if 'i' in options else ''}){pattern}"
+    """What PostgreSQL's `~` needs to match exactly what RE2 matches (for a valid pattern)."""
+    return regex_translate.to_postgres(pattern, options)
 
 
 @functools.lru_cache(maxsize=256)
@@ -94,8 +93,10 @@ def literal_prefix(pattern: str, options: str) -> tuple[str, bool]:
     while end < len(body) and body[end] not in _META:
         end += 1
     prefix = body[:end]
-    if end < len(body) and body[end] in _QUANTIFIERS:
-        prefix = prefix[:-1]  # `^abc*` does not need its `c`
+    # `^abc*` does not need its `c`; nor does `^abc(?i)*` or `^abc\Q\E*`, where flags and
+    # empty literal text stand between the `c` and its quantifier (RE2 allows that).
+    if end < len(body) and (body[end] in _QUANTIFIERS or body.startswith(("(?", "\\Q"), end)):
+        prefix = prefix[:-1]
     if prefix.endswith(chr(0x10FFFF)):
         return "", False
     return prefix, prefix == body
