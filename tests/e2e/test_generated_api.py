@@ -2,7 +2,7 @@
 
 Every check (server errors, status codes, content types, headers, response schemas,
 schema-valid requests accepted, schema-violating ones rejected, authentication), the
-stateful phase following `Location` links, and at least 200 generated cases per operation,
+stateful phase following `Location` links, and at least 100 generated cases per operation,
 on each database backend. The configuration is tests/e2e/schemathesis.toml; the hooks (the
 `re2` format, the If-Match check) are tests/e2e/schemathesis_hooks.py.
 
@@ -30,7 +30,7 @@ from tests.e2e.harness import Server, backends, server_on_fresh_database
 REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG = REPOSITORY / "tests" / "e2e" / "schemathesis.toml"
 LIST_OPERATION = "list_dashboards_results_api_v1_dashboards_get"
-EXAMPLES = int(os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_EXAMPLES", "100"))
 FULL_COVERAGE = os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_COVERAGE") == "full"
 
 
