@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/insightboards serve
 
+# The suite runs in two processes: most of it waits on servers and databases, not a core.
 test: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	# Two processes: most of the suite waits on servers and databases, not on a core.
 	$(BIN)/pytest -n 2 --dist loadfile
 
 format: $(STAMP)
