@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import orjson
 
 from insightboards.config import Settings
+from insightboards.dashboards.schemas import MAX_PREDEFINED_VALUES
 from insightboards.errors import BadRequest, ContentTooLarge
 
 T = TypeVar("T")
@@ -32,6 +33,12 @@ class Limits:
             board_bytes=settings.max_board_bytes,
             list_time_limit_ms=settings.list_time_limit_ms,
         )
+
+    @property
+    def longest_list(self) -> int:
+        """The most elements any array of a request may have: the board-wide counts, or the
+        longest list a schema allows."""
+        return max(MAX_PREDEFINED_VALUES, self.items_per_board, self.labels_per_board)
 
     def check_counts(self, items: int | None = None, labels: int | None = None) -> None:
         """BadRequest when a board would hold more items or labels (nested ones included)
