@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,9 +135,15 @@ def test_one_access_log_line_per_request_without_tokens_or_bodies(
         created = client.post("/dashboards", json={"name": secret, "tags": [{"name": secret}]})
         client.get(f"/dashboards/{created.json()['id']}", params={"fields": secret})
         client.get("/dashboards/reports", headers={"Authorization": "Bearer nope"})
-    log = server.log_path.read_text()
+    # A request's line is written once its response has gone out: wait for the last one.
+    deadline = time.monotonic() + 10
+    while True:
+        log = server.log_path.read_text()
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        if any(line["status"] == 401 for line in lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert token not in log and secret not in log and "nope" not in log
-    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     mine = [line for line in lines if line["path"].endswith(created.json()["id"])]
     assert mine and mine[-1]["method"] == "GET" and mine[-1]["status"] == 200
     assert mine[-1]["account_id"] == tenant.account_id and mine[-1]["duration_ms"] >= 0
