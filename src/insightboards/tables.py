@@ -77,6 +77,15 @@ api_tokens = sa.Table(
     sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
 )
 
+# One row whose counter triggers move on every change to the five tables above (migration
+# 0009): a process that caches token -> caller knows from it when to look again.
+auth_changes = sa.Table(
+    "auth_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("counter", sa.BigInteger, nullable=False),
+)
+
 # The columns the read rule (access.py) looks at, besides id.
 READ_RULE_COLUMNS = ("inherits", "owner_grant", "owner_deny", "created_by_id")
 
@@ -102,6 +111,10 @@ dashboards = sa.Table(
     sa.Column("owner_deny", sa.Integer, nullable=False),
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("parameters", sa.JSON, nullable=False),
+    # The board's API document as JSON, less the fields that depend on the caller or on the
+    # account's users (dashboards/documents.py), written in every transaction that changes
+    # the board. NULL for boards written before migration 0008, until filled in.
+    sa.Column("document", sa.LargeBinary, nullable=True),
     sa.UniqueConstraint("account_id", "tag"),
     # Each index orders by its field, then id (the tie-breaker of every sort), and carries the
     # columns of the read rule, so lists and counts are answered from the index alone.

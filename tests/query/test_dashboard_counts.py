@@ -93,19 +93,19 @@ def test_every_write_keeps_the_count(url: str) -> None:
     assert _assert_true(database) == {first.account_id: 5, second.account_id: 3}
 
     # Changing `inherits` either way, and a change that leaves it alone.
-    service.update(database, first, created[0]["id"], DashboardUpdate.model_validate(private), None)
+    service.update(database, first, created[0].id, DashboardUpdate.model_validate(private), None)
     assert _assert_true(database)[first.account_id] == 4
     inherit = {"access": {"inherits": True, "permissions": []}}
-    service.update(database, first, walled["id"], DashboardUpdate.model_validate(inherit), None)
-    service.update(database, first, created[1]["id"], DashboardUpdate(name="renamed"), None)
+    service.update(database, first, walled.id, DashboardUpdate.model_validate(inherit), None)
+    service.update(database, first, created[1].id, DashboardUpdate(name="renamed"), None)
     assert _assert_true(database)[first.account_id] == 5
 
-    service.clone(database, first, walled["id"], CloneRequest())
-    service.clone(database, first, created[0]["id"], CloneRequest())  # not inheriting
+    service.clone(database, first, walled.id, CloneRequest())
+    service.clone(database, first, created[0].id, CloneRequest())  # not inheriting
     assert _assert_true(database)[first.account_id] == 6
 
-    service.delete(database, first, created[1]["id"], None)  # inheriting
-    service.delete(database, first, created[0]["id"], None)  # not inheriting
+    service.delete(database, first, created[1].id, None)  # inheriting
+    service.delete(database, first, created[0].id, None)  # not inheriting
     assert _assert_true(database) == {first.account_id: 5, second.account_id: 3}
 
     # Writes by hand, many rows at once, keep it too.
@@ -132,10 +132,8 @@ def test_every_write_keeps_the_count(url: str) -> None:
 def test_the_migration_counts_the_boards_already_there(url: str) -> None:
     config = Config()
     config.set_main_option("script_location", "insightboards:migrations")
+    upgrade_schema(url)
     database = Database(url)
-    with database.write() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
     owner = _owner(database, "before")  # two inheriting reports
     service.create(database, owner, DashboardCreate.model_validate({"name": "inheriting"}))
     service.create(
@@ -145,6 +143,10 @@ def test_the_migration_counts_the_boards_already_there(url: str) -> None:
             {"name": "walled", "access": {"inherits": False, "permissions": []}}
         ),
     )
+    # The boards as the schema before the counts held them.
+    with database.write() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
     database.dispose()
     upgrade_schema(url)
     database = Database(url)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
@@ -283,21 +284,25 @@ def test_sql_filter_equals_the_mongo_reference(
 ) -> None:
     _load(world, generated)
     caller: Caller = world["member"]
-    unfiltered = service.list_dashboards(world["db"], caller, ListQuery(take=1000))
+    unfiltered = orjson.loads(service.list_dashboards(world["db"], caller, ListQuery(take=1000)))
     everything = unfiltered["items"]
     # The unfiltered total is counted by access.ReadCount, the page by the read predicate.
     assert unfiltered["totalCount"] == len(everything)
     if _is_unsupported(document):
         return
     expected = sorted(d["id"] for d in everything if matches(d, document))
-    result = service.list_dashboards(world["db"], caller, ListQuery(filter=document, take=1000))
+    result = orjson.loads(
+        service.list_dashboards(world["db"], caller, ListQuery(filter=document, take=1000))
+    )
     assert sorted(d["id"] for d in result["items"]) == expected, (document, generated)
     assert result["totalCount"] == len(expected)
     # As a large account would: the count beside the page (SQLite), the walk bounded.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(service, "COUNT_ASIDE_FROM", 0)
-        page = service.list_dashboards(
-            world["db"], caller, ListQuery(filter=document, sort="-dateCreated", take=3)
+        page = orjson.loads(
+            service.list_dashboards(
+                world["db"], caller, ListQuery(filter=document, sort="-dateCreated", take=3)
+            )
         )
     assert page["totalCount"] == len(expected)
     assert {d["id"] for d in page["items"]} <= set(expected)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -197,7 +198,7 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
         assert walked(sparse, 295, 10) == []
 
     def listed(query: ListQuery) -> tuple[list[str], int]:
-        result = service.list_dashboards(database, caller, query)
+        result = orjson.loads(service.list_dashboards(database, caller, query))
         return [board["id"] for board in result["items"]], result["totalCount"]
 
     for document, matches in ((okr, all_okr), (sparse, all_sparse)):
@@ -224,7 +225,10 @@ def test_walks_page_like_the_whole_list_in_every_indexed_order(
 
     def ids(document: dict[str, Any], skip: int, take: int) -> list[str]:
         query = ListQuery(filter=json.dumps(document), sort=sort, skip=skip, take=take)
-        return [board["id"] for board in service.list_dashboards(database, caller, query)["items"]]
+        return [
+            board["id"]
+            for board in orjson.loads(service.list_dashboards(database, caller, query))["items"]
+        ]
 
     for document in ({"tags.name": "okr"}, {"tags.name": "okr", "archived": True}):
         whole = ids(document, 0, 1000)
@@ -280,4 +284,4 @@ def test_a_regex_postgresql_refuses_is_a_400(
     monkeypatch.setattr(regex, "postgres_pattern", lambda pattern, options: "(")
     query = ListQuery(filter={"name": {"$regex": "Board"}})
     with pytest.raises(BadRequest, match=r"PostgreSQL cannot evaluate this \$regex"):
-        service.list_dashboards(database, seeded["caller"], query)
+        orjson.loads(service.list_dashboards(database, seeded["caller"], query))

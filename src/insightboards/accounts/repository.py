@@ -4,7 +4,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from insightboards.tables import AnyRow, accounts, api_tokens, team_members, teams, users
+from insightboards.tables import (
+    AnyRow,
+    accounts,
+    api_tokens,
+    auth_changes,
+    team_members,
+    teams,
+    users,
+)
 
 
 def insert_account(
@@ -171,3 +179,12 @@ def revoke_token(conn: sa.Connection, account_id: str, token_hash: str, when: st
         .values(date_revoked=when)
     )
     return result.rowcount > 0
+
+
+_AUTH_CHANGES = sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1)
+
+
+def auth_changes_counter(conn: sa.Connection) -> int:
+    """Moves with every change to accounts, users, teams and tokens (migration 0009)."""
+    counter: int = conn.execute(_AUTH_CHANGES).scalar_one()
+    return counter

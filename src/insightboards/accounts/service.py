@@ -165,17 +165,51 @@ def set_suspended(db: Database, account_id: str, suspended: bool) -> None:
         repository.update_account(conn, account_id, suspended=suspended)
 
 
-def authenticate(db: Database, token: str) -> Caller:
-    """The caller behind a bearer token: 401 if unknown or revoked, 402 if suspended."""
+# Distinct tokens a process keeps callers for; one more starts the cache afresh.
+CACHED_CALLERS = 10_000
+
+
+class CallerCache:
+    """Token -> caller, for as long as nothing that decides who may call has changed: an
+    entry holds the auth_changes counter it was looked up at, and a request that reads
+    another counter looks the token up again."""
+
+    def __init__(self, size: int = CACHED_CALLERS) -> None:
+        self._size = size
+        self._callers: dict[str, tuple[int, Caller]] = {}
+
+    def get(self, token_hash: str, counter: int) -> Caller | None:
+        entry = self._callers.get(token_hash)
+        return entry[1] if entry is not None and entry[0] == counter else None
+
+    def keep(self, token_hash: str, counter: int, caller: Caller) -> None:
+        if len(self._callers) >= self._size:
+            self._callers.clear()
+        self._callers[token_hash] = (counter, caller)
+
+
+def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> Caller:
+    """The caller behind a bearer token: 401 if unknown or revoked, 402 if suspended.
+    Only tokens that pass are cached; a failure is looked up each time."""
     account_id = _split_token(token)
+    token_hash = hash_token(token)
     with db.read() as conn:
-        row = repository.get_active_token_user(conn, account_id, hash_token(token))
+        # Read before the token: a change that commits in between moves the counter past
+        # what this lookup is cached at (PostgreSQL reads each statement afresh).
+        counter = repository.auth_changes_counter(conn)
+        cached = cache.get(token_hash, counter) if cache is not None else None
+        if cached is not None:
+            return cached
+        row = repository.get_active_token_user(conn, account_id, token_hash)
         if row is None:
             raise Unauthorized("The bearer token is unknown or revoked.")
         if row.suspended:
             raise PaymentRequired("This account is suspended.")
         team_ids = repository.team_ids_of(conn, account_id, row.user_id)
-    return Caller(account_id=account_id, user_id=row.user_id, role=row.role, team_ids=team_ids)
+    caller = Caller(account_id=account_id, user_id=row.user_id, role=row.role, team_ids=team_ids)
+    if cache is not None:
+        cache.keep(token_hash, counter, caller)
+    return caller
 
 
 @dataclass(frozen=True)

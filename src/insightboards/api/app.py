@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from insightboards import __version__
+from insightboards.accounts.service import CallerCache
 from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
@@ -18,6 +19,7 @@ from insightboards.api.limits import BodySizeLimit
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
+from insightboards.dashboards import service as dashboards_service
 from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Before the first request, so that every connection plans with statistics.
         await _refresh_statistics(database)
         maintenance = asyncio.create_task(_refresh_statistics_periodically(database))
+        filling = asyncio.create_task(_store_missing_documents(database))
         # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
         # process: moved out of the collector's view, full collections stop scanning it,
         # which removes pauses of tens of milliseconds from the latency tail.
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         maintenance.cancel()
+        filling.cancel()
         database.dispose()
 
     app = FastAPI(
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.limits = Limits.from_settings(settings)
+    app.state.callers = CallerCache()
     app.add_middleware(IgnoreTrailingSlash)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
@@ -81,6 +86,18 @@ async def _refresh_statistics(database: Database) -> None:
         await asyncio.to_thread(database.refresh_statistics)
     except Exception:  # a busy database must not stop the server; try again later
         logger.exception("refreshing planner statistics failed")
+
+
+async def _store_missing_documents(database: Database) -> None:
+    """Boards from before stored documents are served rendered from their tables until
+    this has stored theirs (once, after the upgrade)."""
+    try:
+        stored = await asyncio.to_thread(dashboards_service.store_missing_documents, database)
+    except Exception:  # served all the same; the next start tries again
+        logger.exception("storing the documents of older boards failed")
+        return
+    if stored:
+        logger.info("stored the documents of %d boards written before migration 0008", stored)
 
 
 def _not_null(schema: dict[str, Any]) -> None:

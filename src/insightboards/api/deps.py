@@ -49,7 +49,9 @@ def get_caller(
 ) -> Caller:
     if credentials is None:
         raise Unauthorized("An `Authorization: Bearer <token>` header is required.")
-    caller = accounts_service.authenticate(database, credentials.credentials)
+    caller = accounts_service.authenticate(
+        database, credentials.credentials, request.app.state.callers
+    )
     request.state.account_id = caller.account_id  # for the access log
     request.app.state.rate_limiter.spend(accounts_service.hash_token(credentials.credentials))
     if account_header is not None:

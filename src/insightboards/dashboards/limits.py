@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
-
 from insightboards.config import Settings
 from insightboards.dashboards.schemas import MAX_PREDEFINED_VALUES
 from insightboards.errors import BadRequest, ContentTooLarge
@@ -54,13 +52,13 @@ class Limits:
                 f"included; this one would hold {labels}."
             )
 
-    def check_board(self, document: dict[str, Any]) -> None:
-        """The counts and the size of a board as it would be stored (its API document)."""
+    def check_board(self, document: dict[str, Any], size: int) -> None:
+        """The counts of a board as it would be stored (its API document), and its size in
+        bytes of JSON."""
         self.check_counts(
             items=document["insightsCount"] + document["sectionHeadersCount"],
             labels=count_nested(document["tags"], lambda label: label["items"]),
         )
-        size = len(orjson.dumps(document))
         if size > self.board_bytes:
             raise ContentTooLarge(
                 f"A dashboard's document may be at most {self.board_bytes} bytes of JSON; "

@@ -29,6 +29,7 @@ class DashboardRecord(NamedTuple):
     owner_deny: int
     settings: Any
     parameters: Any
+    document: bytes | None
 
 
 class ItemRecord(NamedTuple):

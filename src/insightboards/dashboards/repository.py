@@ -268,10 +268,46 @@ def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> d
     return {row.id: row.readers for row in rows}
 
 
-_BOARDS_BY_ID = sa.select(dashboards).where(
+# Boards as served: the row (with its stored document) and how many users read it.
+_SERVED = sa.select(dashboards, _readers_expression().label("readers")).where(
     dashboards.c.account_id == sa.bindparam("account_id"),
     dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
 )
+
+
+def served_rows(
+    conn: sa.Connection, account_id: str, ids: Sequence[str]
+) -> list[tuple[DashboardRecord, int]]:
+    """The boards `ids` that exist, in that order, each with its number of readers."""
+    if not ids:
+        return []
+    by_id = {
+        row.id: (DashboardRecord._make(row[:-1]), row.readers)
+        for row in conn.execute(_SERVED, {"account_id": account_id, "ids": list(ids)})
+    }
+    return [by_id[board_id] for board_id in ids if board_id in by_id]
+
+
+def store_document(conn: sa.Connection, account_id: str, dashboard_id: str, stored: bytes) -> None:
+    conn.execute(
+        dashboards.update()
+        .where(dashboards.c.account_id == account_id, dashboards.c.id == dashboard_id)
+        .values(document=stored)
+    )
+
+
+def without_document(
+    conn: sa.Connection, after: tuple[str, str], limit: int
+) -> list[tuple[str, str]]:
+    """(account id, board id) of up to `limit` boards past `after` that have no document."""
+    key = sa.tuple_(dashboards.c.account_id, dashboards.c.id)
+    query = (
+        sa.select(dashboards.c.account_id, dashboards.c.id)
+        .where(key > sa.tuple_(*map(sa.literal, after)), dashboards.c.document.is_(None))
+        .order_by(dashboards.c.account_id, dashboards.c.id)
+        .limit(limit)
+    )
+    return [(account_id, board_id) for account_id, board_id in conn.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -295,8 +331,9 @@ def list_page(
     skip: int,
     take: int,
     walk: Walk | None = None,
-) -> list[DashboardRecord]:
-    """One page of the dashboards matching `where` (or `walk.where`, the same boards)."""
+) -> list[str]:
+    """The ids of one page of the dashboards matching `where` (or `walk.where`, the same
+    boards)."""
     if take == 0 or (walk is not None and skip >= walk.boards):
         return []
     page_ids = None
@@ -309,11 +346,9 @@ def list_page(
         elif (skip + take) * walk.boards < walk.matches * walk.matches:
             where = walk.where
     if page_ids is None:
-        # The page's ids first, which the indexes answer without reading rows.
+        # The indexes answer the page's ids without reading rows.
         page_ids = list(conn.execute(page_query(account_id, where, order_by, skip, take)).scalars())
-    rows = conn.execute(_BOARDS_BY_ID, {"account_id": account_id, "ids": page_ids})
-    by_id = {row.id: row for row in map(DashboardRecord._make, rows)}
-    return [by_id[dashboard_id] for dashboard_id in page_ids]
+    return page_ids
 
 
 def walk_page_ids(

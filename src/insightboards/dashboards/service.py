@@ -9,20 +9,21 @@ import functools
 import re
 import secrets
 import string
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from insightboards import access
-from insightboards.access import ALL_BITS, Action, Caller, Grant, Policy
+from insightboards.access import ALL_BITS, Action, Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
-from insightboards.dashboards import repository
+from insightboards.dashboards import documents, repository
+from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, count_nested
-from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
+from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord
 from insightboards.dashboards.schemas import (
     SECTION_HEADER,
     AccessIn,
@@ -218,186 +219,98 @@ def _layout_rows(
     return rows
 
 
-# --- presenting rows as API documents --------------------------------------------------------
+# --- documents -------------------------------------------------------------------------------
 
 
-def _policy(row: DashboardRecord, grants: Sequence[GrantRecord]) -> Policy:
-    return Policy(
-        owner_id=row.created_by_id,
-        inherits=row.inherits,
-        owner_grant=row.owner_grant,
-        owner_deny=row.owner_deny,
-        is_report=row.is_report,
-        grants=tuple(Grant(g.principal_kind, g.principal_id, g.actions) for g in grants),
-    )
-
-
-def _present_item(item: ItemRecord) -> dict[str, Any]:
-    grid = {
-        "id": item.id,
-        "dashboardId": item.dashboard_id,
-        "row": item.row,
-        "col": item.col,
-        "sizeX": item.size_x,
-        "sizeY": item.size_y,
-    }
-    if item.kind == "sectionHeader":
-        header_id = item.details["sectionHeaderId"]
-        return {
-            **grid,
-            "accountId": item.account_id,
-            "type": "sectionHeader",
-            "sectionHeaderId": header_id,
-            "sectionHeader": {
-                "id": header_id,
-                "accountId": item.account_id,
-                "header": item.header,
-                "subHeader": item.sub_header,
-                "createdById": item.created_by_id,
-                "modifiedById": item.modified_by_id,
-                "dateCreated": item.date_created,
-                "dateUpdated": item.date_updated,
-            },
-        }
-    details = item.details
-    return {
-        **grid,
-        "type": details.get("type") or "insight",
-        "insightId": item.insight_id,
-        "insightName": item.insight_name,
-        "insightTitle": details.get("insightTitle"),
-        "filters": details.get("filters", []),
-        "settings": details.get("settings", []),
-        "insightRequiredEntities": details.get("insightRequiredEntities", []),
-        "insightSource": details.get("insightSource"),
-        "insightState": details.get("insightState"),
-    }
-
-
-def _present_label(label: LabelRecord) -> dict[str, Any]:
-    return {
-        "id": label.label_id,
-        "name": label.name,
-        "title": label.title,
-        "isActive": label.is_active,
-        "createdBy": label.created_by,
-        "dateCreated": label.date_created,
-        "items": label.children,
-    }
-
-
-def _grant_json(bits: int) -> dict[str, list[Action]]:
-    return {"general": access.from_bits(bits)}
-
-
-def _present(
-    row: DashboardRecord,
-    caller: Caller,
-    items: Sequence[ItemRecord],
-    labels: Sequence[LabelRecord],
-    grants: Sequence[GrantRecord],
-    readers: int,
-) -> dict[str, Any]:
-    allowed = access.allowed_actions(caller, _policy(row, grants))
-    insights = [_present_item(i) for i in items if i.kind == "insight"]
-    headers = [_present_item(i) for i in items if i.kind == "sectionHeader"]
-    source = (
-        {"sourceApplication": row.source_application, "sourceId": row.source_id}
-        if row.source_application is not None
-        else None
-    )
-    return {
-        "id": row.id,
-        "accountId": row.account_id,
-        "name": row.name,
-        "tag": row.tag,
-        "archived": row.archived,
-        "isReport": row.is_report,
-        "layout": row.layout,
-        "createdById": row.created_by_id,
-        "dateCreated": row.date_created,
-        "dateUpdated": row.date_updated,
-        "version": row.version,
-        "access": {
-            "inherits": row.inherits,
-            "ownerPermissions": {
-                "grant": _grant_json(row.owner_grant),
-                "deny": _grant_json(row.owner_deny),
-            },
-            "permissions": [
-                {
-                    "principalKind": g.principal_kind,
-                    "principalId": g.principal_id,
-                    "grant": _grant_json(g.actions),
-                }
-                for g in grants
-            ],
-        },
-        "settings": row.settings,
-        "parameters": row.parameters,
-        "tags": [_present_label(label) for label in labels],
-        "insights": insights,
-        "sectionHeaders": headers,
-        "source": source,
-        "appsCount": 0,
-        "notificationsCount": 0,
-        "insightsCount": len(insights),
-        "sectionHeadersCount": len(headers),
-        "usersCount": readers,
-        "currentUserAllowedActions": allowed,
-        "readOnly": "update" not in allowed,
-    }
-
-
-# The fields of a dashboard document that each child table feeds; a projection that asks
-# for none of a table's fields skips loading it.
-_ITEM_FIELDS = frozenset({"insights", "sectionHeaders", "insightsCount", "sectionHeadersCount"})
-_LABEL_FIELDS = frozenset({"tags"})
-_GRANT_FIELDS = frozenset({"access", "currentUserAllowedActions", "readOnly"})
-_READER_FIELDS = frozenset({"usersCount"})
-
-
-def _present_many(
+def _render_from_tables(
     conn: sa.Connection,
-    caller: Caller,
+    account_id: str,
     rows: Sequence[DashboardRecord],
-    grants: dict[str, list[GrantRecord]] | None = None,
-    wanted: frozenset[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Documents for `rows`; `grants` when the caller already loaded them. With `wanted` (the
-    top-level fields a projection keeps), child tables none of those fields need are not
-    loaded, and the fields they would feed are wrong: the projection must drop them."""
+    grants: dict[str, list[GrantRecord]],
+) -> dict[str, bytes]:
+    """The stored form of each board's document, rendered from its rows."""
     ids = [row.id for row in rows]
-    account_id = caller.account_id
-    none: defaultdict[str, list[Any]] = defaultdict(list)
-
-    def needed(fields: frozenset[str]) -> bool:
-        return wanted is None or not wanted.isdisjoint(fields)
-
-    items = repository.load_items(conn, account_id, ids) if needed(_ITEM_FIELDS) else none
-    labels = repository.load_labels(conn, account_id, ids) if needed(_LABEL_FIELDS) else none
-    if grants is None:
-        grants = repository.load_grants(conn, account_id, ids) if needed(_GRANT_FIELDS) else none
-    readers = (
-        repository.readers_count(conn, account_id, ids)
-        if needed(_READER_FIELDS)
-        else defaultdict(int)
-    )
-    return [
-        _present(row, caller, items[row.id], labels[row.id], grants[row.id], readers[row.id])
+    items = repository.load_items(conn, account_id, ids)
+    labels = repository.load_labels(conn, account_id, ids)
+    return {
+        row.id: documents.encode(
+            documents.render(row, items[row.id], labels[row.id], grants[row.id])
+        )
         for row in rows
-    ]
+    }
 
 
-def _checked_board(
-    conn: sa.Connection, caller: Caller, dashboard_id: str, limits: Limits
-) -> dict[str, Any]:
-    """The board as a change left it, refused (and the change rolled back) past the limits."""
-    row = repository.get(conn, caller.account_id, dashboard_id)
+def _stored_documents(
+    conn: sa.Connection,
+    account_id: str,
+    rows: Sequence[DashboardRecord],
+    grants: dict[str, list[GrantRecord]],
+) -> list[bytes]:
+    """Each board's stored document; rendered from the tables for a board that has none yet
+    (written before migration 0008 and not yet filled in)."""
+    missing = [row for row in rows if row.document is None]
+    rendered = _render_from_tables(conn, account_id, missing, grants) if missing else {}
+    return [row.document if row.document is not None else rendered[row.id] for row in rows]
+
+
+def _store_document(
+    conn: sa.Connection, account_id: str, dashboard_id: str, limits: Limits | None
+) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
+    """Render the board as a change left it and store its document, in the change's
+    transaction; past the limits the change is refused (and rolled back)."""
+    row = repository.get(conn, account_id, dashboard_id)
     assert row is not None
-    document = _present_many(conn, caller, [row])[0]
-    limits.check_board(document)
-    return document
+    grants = repository.load_grants(conn, account_id, [dashboard_id])
+    document = documents.render(
+        row,
+        repository.load_items(conn, account_id, [dashboard_id])[dashboard_id],
+        repository.load_labels(conn, account_id, [dashboard_id])[dashboard_id],
+        grants[dashboard_id],
+    )
+    stored = documents.encode(document)
+    if limits is not None:
+        limits.check_board(document, len(stored))
+    repository.store_document(conn, account_id, dashboard_id, stored)
+    return row, grants[dashboard_id], stored
+
+
+def _served_after_change(
+    conn: sa.Connection, caller: Caller, dashboard_id: str, limits: Limits
+) -> Served:
+    """The board as the change left it, stored and as the caller is now served it."""
+    row, grants, stored = _store_document(conn, caller.account_id, dashboard_id, limits)
+    readers = repository.readers_count(conn, caller.account_id, [dashboard_id])[dashboard_id]
+    bits = documents.allowed_actions(caller, row, grants)
+    return Served(row.id, row.version, documents.splice(stored, readers, bits))
+
+
+def _served(
+    conn: sa.Connection, caller: Caller, row: DashboardRecord, readers: int, not_found: str
+) -> Served:
+    """A board the caller asked for by id or tag, if they may read it."""
+    grants = repository.load_grants(conn, caller.account_id, [row.id])
+    bits = documents.allowed_actions(caller, row, grants[row.id])
+    if not bits & access.READ:
+        if not_found:  # what the caller may not read is not confirmed to exist
+            raise NotFound(not_found)
+        raise Forbidden("You may not read this dashboard.")
+    stored = _stored_documents(conn, caller.account_id, [row], grants)[0]
+    return Served(row.id, row.version, documents.splice(stored, readers, bits))
+
+
+def store_missing_documents(db: Database, batch: int = 200) -> int:
+    """Fill in the documents of boards written before migration 0008; how many."""
+    after, stored = ("", ""), 0
+    while True:
+        with db.write() as conn:
+            keys = repository.without_document(conn, after, batch)
+            for account_id, dashboard_id in keys:
+                # Stored as they are: the limits apply to changes, not to boards kept.
+                _store_document(conn, account_id, dashboard_id, None)
+        if not keys:
+            return stored
+        stored += len(keys)
+        after = keys[-1]
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -411,13 +324,10 @@ class _Checked:
     grants: list[GrantRecord]
     allowed: list[Action]
 
-    def presented_grants(self) -> dict[str, list[GrantRecord]]:
-        return {self.row.id: self.grants}
-
 
 def _check(conn: sa.Connection, caller: Caller, row: DashboardRecord) -> _Checked:
     grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
-    return _Checked(row, grants, access.allowed_actions(caller, _policy(row, grants)))
+    return _Checked(row, grants, access.from_bits(documents.allowed_actions(caller, row, grants)))
 
 
 def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action) -> _Checked:
@@ -503,7 +413,7 @@ def _labels_in(labels: Sequence[LabelIn]) -> int:
 
 def create(
     db: Database, caller: Caller, body: DashboardCreate, limits: Limits = DEFAULT_LIMITS
-) -> dict[str, Any]:
+) -> Served:
     limits.check_counts(
         items=len(body.insights) + len(body.sectionHeaders), labels=_labels_in(body.tags)
     )
@@ -535,14 +445,15 @@ def create(
         _insert(
             conn, caller.account_id, columns, items, _label_rows(body.tags, caller, now), grants
         )
-        return _checked_board(conn, caller, dashboard_id, limits)
+        return _served_after_change(conn, caller, dashboard_id, limits)
 
 
 def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
     """Every account's read-only Performance and Process reports."""
     for name, tag in BUILTIN_REPORTS:
+        report_id = new_id()
         columns = {
-            "id": new_id(),
+            "id": report_id,
             "tag": tag,
             "name": name,
             "archived": False,
@@ -562,22 +473,27 @@ def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> No
             "owner_deny": 0,
         }
         _insert(conn, account_id, columns, [], [], [])
+        _store_document(conn, account_id, report_id, None)
 
 
-def get(db: Database, caller: Caller, dashboard_id: str) -> dict[str, Any]:
+def get(db: Database, caller: Caller, dashboard_id: str) -> Served:
     with db.read() as conn:
-        checked = _load(conn, caller, dashboard_id, "read")
-        return _present_many(conn, caller, [checked.row], checked.presented_grants())[0]
+        boards = repository.served_rows(conn, caller.account_id, [dashboard_id])
+        if not boards:
+            raise NotFound("Dashboard not found.")
+        row, readers = boards[0]
+        return _served(conn, caller, row, readers, not_found="")
 
 
-def get_by_tag(db: Database, caller: Caller, tag: str) -> dict[str, Any]:
+def get_by_tag(db: Database, caller: Caller, tag: str) -> Served:
+    not_found = f"No dashboard with tag '{tag}'."
     with db.read() as conn:
         row = repository.get_by_tag(conn, caller.account_id, tag)
-        checked = _check(conn, caller, row) if row is not None else None
-        if checked is None or "read" not in checked.allowed:
-            # A tag the caller may not read is not confirmed to exist.
-            raise NotFound(f"No dashboard with tag '{tag}'.")
-        return _present_many(conn, caller, [checked.row], checked.presented_grants())[0]
+        boards = repository.served_rows(conn, caller.account_id, [row.id]) if row else []
+        if not boards:
+            raise NotFound(not_found)
+        found, readers = boards[0]
+        return _served(conn, caller, found, readers, not_found=not_found)
 
 
 def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
@@ -620,7 +536,8 @@ def check_list_query(db: Database, caller: Caller, query: ListQuery) -> None:
 
 def list_dashboards(
     db: Database, caller: Caller, query: ListQuery, limits: Limits = DEFAULT_LIMITS
-) -> dict[str, Any]:
+) -> bytes:
+    """A page of the boards the caller may read, as the JSON body of the answer."""
     context = QueryContext(caller, db.dialect)
     read_rule = access.caller_predicate(caller, "read")
     conditions = [read_rule]
@@ -655,9 +572,9 @@ def list_dashboards(
                 else None
             )
             total = None if counting is not None else count(conn)
-            rows: list[DashboardRecord] = []
+            page_ids: list[str] = []
             if total is None or skip < total:
-                rows = repository.list_page(
+                page_ids = repository.list_page(
                     conn,
                     caller.account_id,
                     where=conditions,
@@ -668,9 +585,7 @@ def list_dashboards(
                     if walk_conditions is None
                     else repository.Walk(walk_conditions, boards, total),
                 )
-            items = _present_many(
-                conn, caller, rows, wanted=None if projection is None else frozenset(projection)
-            )
+            page = _page_of_documents(conn, caller, page_ids, projection)
         if counting is not None:
             total = counting.result()
     except QueryTimeout:
@@ -680,9 +595,32 @@ def list_dashboards(
     except RegexRefused as refused:
         # The translation is valid PostgreSQL; its engine may still find it too large.
         raise BadRequest(f"filter: PostgreSQL cannot evaluate this $regex: {refused}") from None
-    if projection is not None:
-        items = [projection_module.apply(i, projection, always=("id", "accountId")) for i in items]
-    return {"items": items, "count": len(items), "totalCount": total}
+    assert total is not None
+    return b'{"items":[%s],"count":%d,"totalCount":%d}' % (b",".join(page), len(page), total)
+
+
+def _page_of_documents(
+    conn: sa.Connection,
+    caller: Caller,
+    page_ids: list[str],
+    projection: projection_module.Projection | None,
+) -> list[bytes]:
+    """The boards `page_ids` as the caller is served them (JSON, each projected if asked)."""
+    boards = repository.served_rows(conn, caller.account_id, page_ids)
+    rows = [row for row, _ in boards]
+    grants = repository.load_grants(conn, caller.account_id, page_ids)
+    page = []
+    for (row, readers), stored in zip(
+        boards, _stored_documents(conn, caller.account_id, rows, grants), strict=True
+    ):
+        bits = documents.allowed_actions(caller, row, grants[row.id])
+        if projection is None:
+            page.append(documents.splice(stored, readers, bits))
+        else:
+            whole = documents.decode(stored) | documents.caller_fields(readers, bits)
+            kept = projection_module.apply(whole, projection, always=("id", "accountId"))
+            page.append(orjson.dumps(kept))
+    return page
 
 
 def _count_matches(
@@ -732,7 +670,7 @@ def update(
     body: DashboardUpdate,
     if_match: int | None,
     limits: Limits = DEFAULT_LIMITS,
-) -> dict[str, Any]:
+) -> Served:
     sent_items = (
         len(body.insights or []) + len(body.sectionHeaders or [])
         if body.insights is not None or body.sectionHeaders is not None
@@ -778,7 +716,7 @@ def update(
             repository.update(conn, caller.account_id, dashboard_id, values, row.version)
         except sa.exc.IntegrityError:
             raise Conflict(f"A dashboard with tag '{body.tag}' already exists.") from None
-        return _checked_board(conn, caller, dashboard_id, limits)
+        return _served_after_change(conn, caller, dashboard_id, limits)
 
 
 def _replace_layout_parts(
@@ -822,7 +760,7 @@ def clone(
     dashboard_id: str,
     body: CloneRequest,
     limits: Limits = DEFAULT_LIMITS,
-) -> dict[str, Any]:
+) -> Served:
     now = now_iso()
     new_dashboard_id = new_id()
     with db.write() as conn:
@@ -895,7 +833,7 @@ def clone(
             copy.pop("dashboard_id")
             labels.append(copy)
         _insert(conn, caller.account_id, columns, items, labels, grants)
-        return _checked_board(conn, caller, new_dashboard_id, limits)
+        return _served_after_change(conn, caller, new_dashboard_id, limits)
 
 
 def save_items(
@@ -939,8 +877,8 @@ def save_items(
                 ),
             )
         repository.update(conn, caller.account_id, dashboard_id, {"date_updated": now}, row.version)
-        _checked_board(conn, caller, dashboard_id, limits)
-        return int(row.version) + 1
+        changed, _, _ = _store_document(conn, caller.account_id, dashboard_id, limits)
+        return changed.version
 
 
 def reports(db: Database, caller: Caller) -> list[dict[str, str]]:
