@@ -19,6 +19,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from insightboards.loop_reads import LoopReads
 from insightboards.query.regex import sqlite_regexp
 
 _WRITE = "insightboards_write"
@@ -208,6 +209,14 @@ class Database:
             connection = connection.execution_options(**{_WRITE: True})
             with connection.begin():
                 yield connection
+
+    def open_loop_reads(self) -> LoopReads | None:
+        """A connection for point reads on the event loop (loop_reads.py); None unless the
+        database is a SQLite file."""
+        path = make_url(self.url).database
+        if self.dialect != "sqlite" or path in (None, "", ":memory:"):
+            return None
+        return LoopReads(path)
 
     def refresh_statistics(self) -> None:
         """Let the query planner know the tables' shapes (run at start and every few minutes).

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_tenant
-from tests.e2e.harness import Server, admin, backends, fresh_database, start_server
+from tests.e2e.harness import Server, Tenant, admin, backends, fresh_database, start_server
 
 # Enough requests on fresh connections that both workers answer some of them.
 REQUESTS = 24
@@ -63,10 +63,17 @@ def test_a_new_team_member_reads_the_teams_board_at_once(two_workers: Server) ->
     tenant = make_tenant(two_workers, "Teams")
     url = two_workers.database_url
     team = admin(url, "create-team", "--account", tenant.account_id, "--name", "T")["id"]
-    owner = httpx.Client(
+    with httpx.Client(
         base_url=f"{two_workers.base_url}/results/api/v1",
         headers={"Authorization": f"Bearer {tenant.tokens['admin']}"},
-    )
+    ) as owner:
+        _team_changes_take_effect_at_once(two_workers, tenant, team, owner)
+
+
+def _team_changes_take_effect_at_once(
+    two_workers: Server, tenant: Tenant, team: str, owner: httpx.Client
+) -> None:
+    url = two_workers.database_url
     access = {
         "inherits": False,
         "permissions": [{"principalKind": "team", "principalId": team, "grant": ["read"]}],

@@ -196,6 +196,7 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
     for _ in range(writes):
         _write(rng, world)
     boards = _boards(database, account)
+    loop_reads = database.open_loop_reads()  # SQLite: as api/fast_reads.py serves a GET
     for user_id in world["people"].values():
         caller = _caller(database, account, user_id)
         expected = {board: _expected(database, caller, board) for board in boards}
@@ -205,12 +206,18 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
                     service.get(database, caller, board)
             else:
                 assert service.get(database, caller, board).parsed() == document
+            if loop_reads is not None:
+                with loop_reads.snapshot():
+                    fast = service.get_on_loop(loop_reads, caller, board)
+                assert (fast and fast.parsed()) == document
         listed = orjson.loads(
             service.list_dashboards(database, caller, ListQuery(take=1000, sort="id"))
         )
         readable = sorted(board for board, document in expected.items() if document is not None)
         assert listed["items"] == [expected[board] for board in readable]
         assert listed["totalCount"] == len(readable)
+    if loop_reads is not None:
+        loop_reads.close()
 
 
 def test_boards_without_a_stored_document_are_rendered_then_filled_in(

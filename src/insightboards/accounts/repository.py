@@ -4,6 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from insightboards.loop_reads import LoopReads
 from insightboards.tables import (
     AnyRow,
     accounts,
@@ -184,7 +185,7 @@ def revoke_token(conn: sa.Connection, account_id: str, token_hash: str, when: st
 _AUTH_CHANGES = sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1)
 
 
-def auth_changes_counter(conn: sa.Connection) -> int:
+def auth_changes_counter(reads: sa.Connection | LoopReads) -> int:
     """Moves with every change to accounts, users, teams and tokens (migration 0009)."""
-    counter: int = conn.execute(_AUTH_CHANGES).scalar_one()
-    return counter
+    ((counter,),) = reads.execute(_AUTH_CHANGES, {})
+    return int(counter)

@@ -14,6 +14,7 @@ from insightboards.dashboards import service as dashboards_service
 from insightboards.database import Database
 from insightboards.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
 from insightboards.ids import is_valid_id, new_id
+from insightboards.loop_reads import LoopReads
 
 DEFAULT_PLAN = "standard"
 # `ib_<account id>_<43 url-safe characters: 256 random bits>`. The account id lets the
@@ -210,6 +211,14 @@ def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> 
     if cache is not None:
         cache.keep(token_hash, counter, caller)
     return caller
+
+
+def cached_caller(reads: LoopReads, cache: CallerCache, token: str) -> Caller | None:
+    """The caller behind `token` if the cache holds it at the current counter; None when
+    only `authenticate` can tell (an unknown token, a change since, a refusal)."""
+    if _TOKEN_PATTERN.match(token) is None:
+        return None
+    return cache.get(hash_token(token), repository.auth_changes_counter(reads))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from insightboards.accounts.service import CallerCache
 from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
+from insightboards.api.fast_reads import FastBoardReads
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url)
         app.state.database = database
+        app.state.loop_reads = database.open_loop_reads()
         # Before the first request, so that every connection plans with statistics.
         await _refresh_statistics(database)
         maintenance = asyncio.create_task(_refresh_statistics_periodically(database))
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         maintenance.cancel()
         filling.cancel()
+        if app.state.loop_reads is not None:
+            app.state.loop_reads.close()
         database.dispose()
 
     app = FastAPI(
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.limits = Limits.from_settings(settings)
     app.state.callers = CallerCache()
+    app.add_middleware(FastBoardReads, api=app, prefixes=API_PREFIXES)
     app.add_middleware(IgnoreTrailingSlash)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)

@@ -17,12 +17,18 @@ import orjson
 
 from insightboards import access
 from insightboards.access import Action, Caller, Grant, Policy
-from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
+from insightboards.dashboards.records import (
+    DashboardRecord,
+    GrantRecord,
+    ItemRecord,
+    LabelRecord,
+    ServedRecord,
+)
 
 CALLER_FIELDS = frozenset({"usersCount", "currentUserAllowedActions", "readOnly"})
 
 
-def policy(row: DashboardRecord, grants: Sequence[GrantRecord]) -> Policy:
+def policy(row: DashboardRecord | ServedRecord, grants: Sequence[GrantRecord]) -> Policy:
     return Policy(
         owner_id=row.created_by_id,
         inherits=row.inherits,
@@ -33,7 +39,9 @@ def policy(row: DashboardRecord, grants: Sequence[GrantRecord]) -> Policy:
     )
 
 
-def allowed_actions(caller: Caller, row: DashboardRecord, grants: Sequence[GrantRecord]) -> int:
+def allowed_actions(
+    caller: Caller, row: DashboardRecord | ServedRecord, grants: Sequence[GrantRecord]
+) -> int:
     """What `caller` may do with the board, as action bits (access.py)."""
     return access.allowed_bits(caller, policy(row, grants))
 

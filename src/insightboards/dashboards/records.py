@@ -73,3 +73,18 @@ class GrantRecord(NamedTuple):
     principal_id: str
     actions: int
     position: int
+
+
+class ServedRecord(NamedTuple):
+    """What serving a board reads from its row: the stored document, what the access rule
+    and the headers need, and how many of the account's users read it (usersCount)."""
+
+    id: str
+    version: int
+    created_by_id: str
+    inherits: bool
+    owner_grant: int
+    owner_deny: int
+    is_report: bool
+    document: bytes | None
+    readers: int

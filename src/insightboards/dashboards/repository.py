@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators
 
 from insightboards.access import READ, ReadCount, allowed_predicate
-from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
+from insightboards.dashboards.records import (
+    DashboardRecord,
+    GrantRecord,
+    ItemRecord,
+    LabelRecord,
+    ServedRecord,
+)
+from insightboards.loop_reads import LoopReads
 from insightboards.tables import (
     AnyRow,
     dashboard_counts,
@@ -26,6 +33,9 @@ from insightboards.tables import (
 )
 
 Row = AnyRow
+# Where the point reads of serving one board can run: a transaction, or the event loop's
+# own connection (loop_reads.py).
+Reads = sa.Connection | LoopReads
 Child = TypeVar("Child", ItemRecord, LabelRecord, GrantRecord)
 Record = TypeVar("Record", DashboardRecord, ItemRecord)
 
@@ -268,24 +278,47 @@ def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> d
     return {row.id: row.readers for row in rows}
 
 
-# Boards as served: the row (with its stored document) and how many users read it.
-_SERVED = sa.select(dashboards, _readers_expression().label("readers")).where(
+# Boards as served (records.ServedRecord): a page's, and one board's.
+_SERVED_COLUMNS = (
+    *(dashboards.c[name] for name in ServedRecord._fields[:-1]),
+    _readers_expression().label("readers"),
+)
+_SERVED = sa.select(*_SERVED_COLUMNS).where(
     dashboards.c.account_id == sa.bindparam("account_id"),
     dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
 )
+_SERVED_ONE = sa.select(*_SERVED_COLUMNS).where(
+    dashboards.c.account_id == sa.bindparam("account_id"),
+    dashboards.c.id == sa.bindparam("id"),
+)
+_GRANTS_OF_ONE = (
+    sa.select(dashboard_grants)
+    .where(
+        dashboard_grants.c.account_id == sa.bindparam("account_id"),
+        dashboard_grants.c.dashboard_id == sa.bindparam("id"),
+    )
+    .order_by(dashboard_grants.c.position)
+)
 
 
-def served_rows(
-    conn: sa.Connection, account_id: str, ids: Sequence[str]
-) -> list[tuple[DashboardRecord, int]]:
-    """The boards `ids` that exist, in that order, each with its number of readers."""
+def served_rows(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> list[ServedRecord]:
+    """The boards `ids` that exist, in that order."""
     if not ids:
         return []
-    by_id = {
-        row.id: (DashboardRecord._make(row[:-1]), row.readers)
-        for row in conn.execute(_SERVED, {"account_id": account_id, "ids": list(ids)})
-    }
+    rows = conn.execute(_SERVED, {"account_id": account_id, "ids": list(ids)})
+    by_id = {row.id: row for row in map(ServedRecord._make, rows)}
     return [by_id[board_id] for board_id in ids if board_id in by_id]
+
+
+def served_row(reads: Reads, account_id: str, dashboard_id: str) -> ServedRecord | None:
+    for row in reads.execute(_SERVED_ONE, {"account_id": account_id, "id": dashboard_id}):
+        return ServedRecord._make(row)
+    return None
+
+
+def grants_of(reads: Reads, account_id: str, dashboard_id: str) -> list[GrantRecord]:
+    rows = reads.execute(_GRANTS_OF_ONE, {"account_id": account_id, "id": dashboard_id})
+    return [GrantRecord._make(row) for row in rows]
 
 
 def store_document(conn: sa.Connection, account_id: str, dashboard_id: str, stored: bytes) -> None:

@@ -23,7 +23,13 @@ from insightboards.clock import now_iso
 from insightboards.dashboards import documents, repository
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, count_nested
-from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord
+from insightboards.dashboards.records import (
+    DashboardRecord,
+    GrantRecord,
+    ItemRecord,
+    LabelRecord,
+    ServedRecord,
+)
 from insightboards.dashboards.schemas import (
     SECTION_HEADER,
     AccessIn,
@@ -44,6 +50,7 @@ from insightboards.errors import (
     PreconditionFailed,
 )
 from insightboards.ids import new_id
+from insightboards.loop_reads import LoopReads
 from insightboards.query import projection as projection_module
 from insightboards.query import relaxed_json
 from insightboards.query.fields import INDEXED_SORT_KEYS, SORT_PATTERN, SORTABLE, QueryContext
@@ -243,59 +250,107 @@ def _render_from_tables(
 def _stored_documents(
     conn: sa.Connection,
     account_id: str,
-    rows: Sequence[DashboardRecord],
+    rows: Sequence[ServedRecord],
     grants: dict[str, list[GrantRecord]],
 ) -> list[bytes]:
     """Each board's stored document; rendered from the tables for a board that has none yet
     (written before migration 0008 and not yet filled in)."""
-    missing = [row for row in rows if row.document is None]
-    rendered = _render_from_tables(conn, account_id, missing, grants) if missing else {}
+    missing = [row.id for row in rows if row.document is None]
+    rendered = {}
+    if missing:
+        whole = [repository.get(conn, account_id, board_id) for board_id in missing]
+        rendered = _render_from_tables(conn, account_id, [r for r in whole if r], grants)
     return [row.document if row.document is not None else rendered[row.id] for row in rows]
 
 
-def _store_document(
-    conn: sa.Connection, account_id: str, dashboard_id: str, limits: Limits | None
-) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
-    """Render the board as a change left it and store its document, in the change's
-    transaction; past the limits the change is refused (and rolled back)."""
-    row = repository.get(conn, account_id, dashboard_id)
-    assert row is not None
-    grants = repository.load_grants(conn, account_id, [dashboard_id])
-    document = documents.render(
-        row,
-        repository.load_items(conn, account_id, [dashboard_id])[dashboard_id],
-        repository.load_labels(conn, account_id, [dashboard_id])[dashboard_id],
-        grants[dashboard_id],
-    )
+def _rendered(
+    row: DashboardRecord,
+    items: Sequence[ItemRecord],
+    labels: Sequence[LabelRecord],
+    grants: Sequence[GrantRecord],
+    limits: Limits | None,
+) -> bytes:
+    """The stored document of a board as a change leaves it; past the limits the change is
+    refused (and rolled back)."""
+    document = documents.render(row, items, labels, grants)
     stored = documents.encode(document)
     if limits is not None:
         limits.check_board(document, len(stored))
+    return stored
+
+
+def _write_changed(
+    conn: sa.Connection,
+    row: DashboardRecord,
+    values: dict[str, Any],
+    limits: Limits | None,
+) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
+    """Write `values` and the next version of the locked board `row`, with its document:
+    the row as written, the children as the transaction left them. One UPDATE: on
+    PostgreSQL a second one of a row this transaction changed re-checks its foreign key,
+    a share lock on the account that deadlocks against a clone holding it."""
+    changed = row._replace(**values, version=row.version + 1)
+    account_id, board_id = row.account_id, row.id
+    grants = repository.load_grants(conn, account_id, [board_id])[board_id]
+    stored = _rendered(
+        changed,
+        repository.load_items(conn, account_id, [board_id])[board_id],
+        repository.load_labels(conn, account_id, [board_id])[board_id],
+        grants,
+        limits,
+    )
+    try:
+        repository.update(conn, account_id, board_id, {**values, "document": stored}, row.version)
+    except sa.exc.IntegrityError:
+        raise Conflict(f"A dashboard with tag '{values.get('tag')}' already exists.") from None
+    return changed, grants, stored
+
+
+def _store_document(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
+    """Render a board whose document is missing and store it."""
+    row = repository.get(conn, account_id, dashboard_id)
+    assert row is not None
+    grants = repository.load_grants(conn, account_id, [dashboard_id])
+    stored = _render_from_tables(conn, account_id, [row], grants)[dashboard_id]
     repository.store_document(conn, account_id, dashboard_id, stored)
-    return row, grants[dashboard_id], stored
 
 
 def _served_after_change(
-    conn: sa.Connection, caller: Caller, dashboard_id: str, limits: Limits
+    conn: sa.Connection,
+    caller: Caller,
+    changed: tuple[DashboardRecord, list[GrantRecord], bytes],
 ) -> Served:
-    """The board as the change left it, stored and as the caller is now served it."""
-    row, grants, stored = _store_document(conn, caller.account_id, dashboard_id, limits)
-    readers = repository.readers_count(conn, caller.account_id, [dashboard_id])[dashboard_id]
+    """The board as the change left it, as the caller is now served it."""
+    row, grants, stored = changed
+    readers = repository.readers_count(conn, caller.account_id, [row.id])[row.id]
     bits = documents.allowed_actions(caller, row, grants)
     return Served(row.id, row.version, documents.splice(stored, readers, bits))
 
 
-def _served(
-    conn: sa.Connection, caller: Caller, row: DashboardRecord, readers: int, not_found: str
-) -> Served:
+def _served(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found: str) -> Served:
     """A board the caller asked for by id or tag, if they may read it."""
-    grants = repository.load_grants(conn, caller.account_id, [row.id])
+    grants = {row.id: repository.grants_of(conn, caller.account_id, row.id)}
     bits = documents.allowed_actions(caller, row, grants[row.id])
     if not bits & access.READ:
         if not_found:  # what the caller may not read is not confirmed to exist
             raise NotFound(not_found)
         raise Forbidden("You may not read this dashboard.")
     stored = _stored_documents(conn, caller.account_id, [row], grants)[0]
-    return Served(row.id, row.version, documents.splice(stored, readers, bits))
+    return Served(row.id, row.version, documents.splice(stored, row.readers, bits))
+
+
+def get_on_loop(reads: LoopReads, caller: Caller, dashboard_id: str) -> Served | None:
+    """The board, when the event loop can serve it at once (api/fast_reads.py): it has a
+    stored document and the caller may read it. None leaves the answer, whatever it is, to
+    `get`."""
+    row = repository.served_row(reads, caller.account_id, dashboard_id)
+    if row is None or row.document is None:
+        return None
+    grants = repository.grants_of(reads, caller.account_id, dashboard_id)
+    bits = documents.allowed_actions(caller, row, grants)
+    if not bits & access.READ:
+        return None
+    return Served(row.id, row.version, documents.splice(row.document, row.readers, bits))
 
 
 def store_missing_documents(db: Database, batch: int = 200) -> int:
@@ -306,7 +361,7 @@ def store_missing_documents(db: Database, batch: int = 200) -> int:
             keys = repository.without_document(conn, after, batch)
             for account_id, dashboard_id in keys:
                 # Stored as they are: the limits apply to changes, not to boards kept.
-                _store_document(conn, account_id, dashboard_id, None)
+                _store_document(conn, account_id, dashboard_id)
         if not keys:
             return stored
         stored += len(keys)
@@ -393,15 +448,28 @@ def _insert(
     items: list[dict[str, Any]],
     labels: list[dict[str, Any]],
     grants: list[dict[str, Any]],
-) -> None:
+    limits: Limits | None,
+) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
+    """Insert a new board, its children and its document, rendered from the rows written."""
+    board_id = columns["id"]
+    row = DashboardRecord(account_id=account_id, **columns, document=None)
+    grant_records = [GrantRecord(account_id, board_id, **grant) for grant in grants]
+    stored = _rendered(
+        row,
+        [ItemRecord(account_id, board_id, **item) for item in items],
+        [LabelRecord(account_id, board_id, **label) for label in labels],
+        grant_records,
+        limits,
+    )
     try:
-        repository.insert_dashboard(conn, {"account_id": account_id, **columns})
+        repository.insert_dashboard(conn, {"account_id": account_id, **columns, "document": stored})
     except sa.exc.IntegrityError:
         # A concurrent create took the tag between our check and the insert.
         raise Conflict(f"A dashboard with tag '{columns['tag']}' already exists.") from None
-    repository.replace_items(conn, account_id, columns["id"], items)
-    repository.replace_labels(conn, account_id, columns["id"], labels)
-    repository.replace_grants(conn, account_id, columns["id"], grants)
+    repository.replace_items(conn, account_id, board_id, items)
+    repository.replace_labels(conn, account_id, board_id, labels)
+    repository.replace_grants(conn, account_id, board_id, grants)
+    return row, grant_records, stored
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -442,10 +510,9 @@ def create(
         items = _layout_rows(
             [*body.insights, *_as_section_headers(body.sectionHeaders)], caller, now
         )
-        _insert(
-            conn, caller.account_id, columns, items, _label_rows(body.tags, caller, now), grants
-        )
-        return _served_after_change(conn, caller, dashboard_id, limits)
+        labels = _label_rows(body.tags, caller, now)
+        inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
+        return _served_after_change(conn, caller, inserted)
 
 
 def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
@@ -472,28 +539,25 @@ def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> No
             "owner_grant": ALL_BITS,
             "owner_deny": 0,
         }
-        _insert(conn, account_id, columns, [], [], [])
-        _store_document(conn, account_id, report_id, None)
+        _insert(conn, account_id, columns, [], [], [], None)
 
 
 def get(db: Database, caller: Caller, dashboard_id: str) -> Served:
     with db.read() as conn:
-        boards = repository.served_rows(conn, caller.account_id, [dashboard_id])
-        if not boards:
+        row = repository.served_row(conn, caller.account_id, dashboard_id)
+        if row is None:
             raise NotFound("Dashboard not found.")
-        row, readers = boards[0]
-        return _served(conn, caller, row, readers, not_found="")
+        return _served(conn, caller, row, not_found="")
 
 
 def get_by_tag(db: Database, caller: Caller, tag: str) -> Served:
     not_found = f"No dashboard with tag '{tag}'."
     with db.read() as conn:
-        row = repository.get_by_tag(conn, caller.account_id, tag)
-        boards = repository.served_rows(conn, caller.account_id, [row.id]) if row else []
-        if not boards:
+        tagged = repository.get_by_tag(conn, caller.account_id, tag)
+        row = repository.served_row(conn, caller.account_id, tagged.id) if tagged else None
+        if row is None:
             raise NotFound(not_found)
-        found, readers = boards[0]
-        return _served(conn, caller, found, readers, not_found=not_found)
+        return _served(conn, caller, row, not_found=not_found)
 
 
 def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
@@ -606,13 +670,13 @@ def _page_of_documents(
     projection: projection_module.Projection | None,
 ) -> list[bytes]:
     """The boards `page_ids` as the caller is served them (JSON, each projected if asked)."""
-    boards = repository.served_rows(conn, caller.account_id, page_ids)
-    rows = [row for row, _ in boards]
+    rows = repository.served_rows(conn, caller.account_id, page_ids)
     grants = repository.load_grants(conn, caller.account_id, page_ids)
     page = []
-    for (row, readers), stored in zip(
-        boards, _stored_documents(conn, caller.account_id, rows, grants), strict=True
+    for row, stored in zip(
+        rows, _stored_documents(conn, caller.account_id, rows, grants), strict=True
     ):
+        readers = row.readers
         bits = documents.allowed_actions(caller, row, grants[row.id])
         if projection is None:
             page.append(documents.splice(stored, readers, bits))
@@ -712,11 +776,7 @@ def update(
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
-        try:
-            repository.update(conn, caller.account_id, dashboard_id, values, row.version)
-        except sa.exc.IntegrityError:
-            raise Conflict(f"A dashboard with tag '{body.tag}' already exists.") from None
-        return _served_after_change(conn, caller, dashboard_id, limits)
+        return _served_after_change(conn, caller, _write_changed(conn, row, values, limits))
 
 
 def _replace_layout_parts(
@@ -832,8 +892,8 @@ def clone(
             copy.pop("account_id")
             copy.pop("dashboard_id")
             labels.append(copy)
-        _insert(conn, caller.account_id, columns, items, labels, grants)
-        return _served_after_change(conn, caller, new_dashboard_id, limits)
+        inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
+        return _served_after_change(conn, caller, inserted)
 
 
 def save_items(
@@ -876,8 +936,7 @@ def save_items(
                     previous=previous,
                 ),
             )
-        repository.update(conn, caller.account_id, dashboard_id, {"date_updated": now}, row.version)
-        changed, _, _ = _store_document(conn, caller.account_id, dashboard_id, limits)
+        changed, _, _ = _write_changed(conn, row, {"date_updated": now}, limits)
         return changed.version
 
 

@@ -1,0 +1,83 @@
+"""GET of one board by id is answered before FastAPI when nothing about it is unusual
+(api/fast_reads.py); its answers are the route's, and every refusal still comes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import make_tenant
+from tests.e2e.harness import Api, Server, Tenant, admin, start_server
+from tests.e2e.test_dashboards import assert_problem
+
+
+def test_a_get_answers_as_the_routes_that_serve_the_same_board(api: Api) -> None:
+    created = api.create(tags=[{"name": "fast"}], insights=[{"insightId": "i", "sizeX": 2}])
+    for _ in range(3):  # the first may fill the token's cache entry; the rest are fast
+        response = api.get(created["id"])
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["etag"] == '"1"'
+        assert response.json() == created
+    by_tag = api.client.get(f"/dashboards/tag/{created['tag']}")
+    assert by_tag.content == response.content
+    assert by_tag.headers["etag"] == response.headers["etag"]
+    listed = api.list(filter=f'{{"tags.name": "fast", "id": "{created["id"]}"}}')
+    assert listed["items"] == [created]
+    # With a trailing slash, and by the v2 prefix.
+    assert api.client.get(f"/dashboards/{created['id']}/").content == response.content
+    assert api.v2.get(f"/dashboards/{created['id']}").content == response.content
+
+
+def test_refusals_come_from_the_route(
+    server: Server, api: Api, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    private = api.create(access={"inherits": False, "permissions": []})
+    assert api.get(private["id"]).status_code == 200
+    base = f"{server.base_url}/results/api/v1/dashboards"
+    viewer = {"Authorization": f"Bearer {tenant.tokens['viewer']}"}
+    assert httpx.get(f"{base}/{private['id']}", headers=viewer).status_code == 403
+    assert_problem(httpx.get(f"{base}/{'0' * 24}", headers=viewer), 404)
+    foreign = {**viewer, "gtmhub-accountId": other_tenant.account_id}
+    assert_problem(httpx.get(f"{base}/{private['id']}", headers=foreign), 403)
+    assert_problem(httpx.get(f"{base}/{private['id']}", headers={"Authorization": "Bearer x"}), 401)
+    other = {"Authorization": f"Bearer {other_tenant.tokens['admin']}"}
+    assert_problem(httpx.get(f"{base}/{private['id']}", headers=other), 404)
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Tenant]]:
+    directory: Path = tmp_path_factory.mktemp("fast-limited")
+    server = start_server(
+        f"sqlite:///{directory / 'limited.db'}",
+        directory / "server.log",
+        {"INSIGHTBOARDS_RATE_LIMIT_PER_MINUTE": "5"},
+    )
+    yield server, make_tenant(server, "FastLimited")
+    server.stop()
+
+
+def test_a_cached_token_still_spends_its_budget_and_is_revoked_at_once(
+    limited: tuple[Server, Tenant],
+) -> None:
+    server, tenant = limited
+    base_url = f"{server.base_url}/results/api/v1"
+    member = {"Authorization": f"Bearer {tenant.tokens['member']}"}
+    with httpx.Client(base_url=base_url, headers=member) as client:
+        created = client.post("/dashboards", json={"name": "budget"})  # 1 of 5
+        assert created.status_code == 201
+        path = f"/dashboards/{created.json()['id']}"
+        assert [client.get(path).status_code for _ in range(4)] == [200] * 4
+        refused = client.get(path)
+    assert_problem(refused, 429)
+    assert int(refused.headers["retry-after"]) >= 1
+
+    owner = {"Authorization": f"Bearer {tenant.tokens['admin']}"}
+    with httpx.Client(base_url=base_url, headers=owner) as client:
+        assert client.get(path).status_code == 200
+        revoked = admin(server.database_url, "revoke-token", "--token", tenant.tokens["admin"])
+        assert revoked == {"revoked": True}
+        assert_problem(client.get(path), 401)
