@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
@@ -34,7 +35,7 @@ async def get_limits(request: Request) -> Limits:
 LimitsDep = Annotated[Limits, Depends(get_limits)]
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -49,11 +50,18 @@ def get_caller(
 ) -> Caller:
     if credentials is None:
         raise Unauthorized("An `Authorization: Bearer <token>` header is required.")
-    caller = accounts_service.authenticate(
-        database, credentials.credentials, request.app.state.callers
-    )
+    token = credentials.credentials
+    state = request.app.state
+    caller, loop_reads = None, state.loop_reads
+    if loop_reads is not None:  # a cached caller costs one point read, on the loop
+        with loop_reads.snapshot():
+            caller = accounts_service.cached_caller(loop_reads, state.callers, token)
+    if caller is None:
+        caller = await run_in_threadpool(
+            accounts_service.authenticate, database, token, state.callers
+        )
     request.state.account_id = caller.account_id  # for the access log
-    request.app.state.rate_limiter.spend(accounts_service.hash_token(credentials.credentials))
+    state.rate_limiter.spend(accounts_service.hash_token(token))
     if account_header is not None:
         if not is_valid_id(account_header):
             raise BadRequest("gtmhub-accountId must be 24 lowercase hex characters.")

@@ -13,8 +13,6 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
 
 from insightboards import access
 from insightboards.access import ACTION_BITS, Caller
@@ -123,9 +121,19 @@ class _TableScope(ElementScope):
         )
         if self.context.child_rows_drive or self.context.dialect != "sqlite":
             return d.c.id.in_(query)
-        # SQLite: a unary + keeps an index from being used for the term; the subquery's rows
-        # are then a lookup table, and each board of the sort index is looked up in it.
-        return _without_index(d.c.id).in_(query)
+        # SQLite, walking a sort index: each board visited is probed for its own rows (the
+        # primary key starts with the board), so the walk costs what it visits. As a lookup
+        # table built from the subquery it cost every match of the account first.
+        return (
+            sa.exists()
+            .where(
+                table.c.account_id == d.c.account_id,
+                table.c.dashboard_id == d.c.id,
+                condition,
+                *self._own_rows(),
+            )
+            .correlate_except(table)
+        )
 
     def count(self) -> sa.ColumnElement[Any]:
         table = self.array.table
@@ -139,10 +147,6 @@ class _TableScope(ElementScope):
             .correlate_except(table)
             .scalar_subquery()
         )
-
-
-def _without_index(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
 @dataclass(frozen=True)
