@@ -7,7 +7,6 @@ BEGIN IMMEDIATE: the write lock is taken up front, and a concurrent writer waits
 """
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +18,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from insightboards.group_commit import GroupCommit
 from insightboards.loop_reads import LoopReads
 from insightboards.query.regex import sqlite_regexp
 
@@ -142,8 +142,11 @@ class Database:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
         self.dialect = self.engine.dialect.name
-        self._sqlite_writer: AbstractContextManager[Any] = (
-            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        # SQLite has one writer at a time: the writes of this process queue for one
+        # connection and commit in groups (group_commit.py). Only writers of other processes
+        # meet SQLite's busy handler, whose sleeps would otherwise stretch the latency tail.
+        self._group_commit = (
+            GroupCommit(self.engine, **{_WRITE: True}) if self.dialect == "sqlite" else None
         )
         # A database runs each query on one core; a read on another connection, on a thread
         # of its own (the drivers let go of the GIL while they wait), overlaps the request's.
@@ -202,13 +205,14 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        # SQLite has one writer at a time. Writers of this process queue on a lock, which
-        # hands over at once; only writers of other processes meet SQLite's busy handler,
-        # whose sleeps would otherwise stretch the latency tail to a second.
-        with self._sqlite_writer, self.engine.connect() as connection:
-            connection = connection.execution_options(**{_WRITE: True})
-            with connection.begin():
+        """A write transaction, committed when the block ends (on SQLite, perhaps together
+        with others: the block returns once its write is durable)."""
+        if self._group_commit is not None:
+            with self._group_commit.write() as connection:
                 yield connection
+            return
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     def open_loop_reads(self) -> LoopReads | None:
         """A connection for point reads on the event loop (loop_reads.py); None unless the
@@ -236,6 +240,8 @@ class Database:
                 self._aside_engine.dispose()
 
     def dispose(self) -> None:
+        if self._group_commit is not None:
+            self._group_commit.close()
         if self._aside_threads is not None:
             self._aside_threads.shutdown()
         if self._aside_engine is not None:

@@ -33,6 +33,7 @@ from insightboards.tables import (
 )
 
 Row = AnyRow
+CHILD_TABLES = (dashboard_items, dashboard_labels, dashboard_grants)
 # Where the point reads of serving one board can run: a transaction, or the event loop's
 # own connection (loop_reads.py).
 Reads = sa.Connection | LoopReads
@@ -46,8 +47,20 @@ def _first(conn: sa.Connection, query: sa.Select[Any], record: type[Record]) -> 
     return None if row is None else record._make(row)
 
 
+# Built once, so that SQLAlchemy finds their compiled form in its cache instead of building
+# and keying a new statement for every write.
+_INSERT = {table.name: table.insert() for table in (dashboards, *CHILD_TABLES)}
+_DELETE_CHILDREN = {
+    table.name: table.delete().where(
+        table.c.account_id == sa.bindparam("account_id"),
+        table.c.dashboard_id == sa.bindparam("dashboard_id"),
+    )
+    for table in CHILD_TABLES
+}
+
+
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
-    conn.execute(dashboards.insert().values(**values))
+    conn.execute(_INSERT[dashboards.name], values)
 
 
 def get(
@@ -128,11 +141,22 @@ def _replace_children(
     rows: list[dict[str, Any]],
 ) -> None:
     conn.execute(
-        table.delete().where(table.c.account_id == account_id, table.c.dashboard_id == dashboard_id)
+        _DELETE_CHILDREN[table.name], {"account_id": account_id, "dashboard_id": dashboard_id}
     )
+    insert_children(conn, table, account_id, dashboard_id, rows)
+
+
+def insert_children(
+    conn: sa.Connection,
+    table: sa.Table,
+    account_id: str,
+    dashboard_id: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    """Rows of a child table (items, labels, grants) for a board that has none of them."""
     if rows:
         conn.execute(
-            table.insert(),
+            _INSERT[table.name],
             [{"account_id": account_id, "dashboard_id": dashboard_id, **row} for row in rows],
         )
 
@@ -204,9 +228,7 @@ def _of_boards(table: sa.Table) -> sa.Select[Any]:
     )
 
 
-_CHILDREN = {
-    table.name: _of_boards(table) for table in (dashboard_items, dashboard_labels, dashboard_grants)
-}
+_CHILDREN = {table.name: _of_boards(table) for table in CHILD_TABLES}
 
 
 def _children_by_dashboard(

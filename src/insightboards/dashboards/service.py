@@ -466,9 +466,8 @@ def _insert(
     except sa.exc.IntegrityError:
         # A concurrent create took the tag between our check and the insert.
         raise Conflict(f"A dashboard with tag '{columns['tag']}' already exists.") from None
-    repository.replace_items(conn, account_id, board_id, items)
-    repository.replace_labels(conn, account_id, board_id, labels)
-    repository.replace_grants(conn, account_id, board_id, grants)
+    for table, rows in zip(repository.CHILD_TABLES, (items, labels, grants), strict=True):
+        repository.insert_children(conn, table, account_id, board_id, rows)
     return row, grant_records, stored
 
 
