@@ -180,7 +180,8 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http="insightboards.api.transport:HardenedH11Protocol",
+        http="insightboards.api.transport:HardenedHttpToolsProtocol",
+        loop="uvloop",
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         log_level="info",
         # Our own access log (api/access_log.py) replaces uvicorn's, which logs query strings.

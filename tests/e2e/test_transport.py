@@ -4,19 +4,30 @@ too many connections, ambiguous request framing, and a forged Host header."""
 from __future__ import annotations
 
 import json
+import select
 import socket
+import statistics
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.harness import Server, Tenant, backends, server_on_fresh_database
+from tests.e2e.harness import (
+    Api,
+    Server,
+    Tenant,
+    backends,
+    server_on_fresh_database,
+    start_server,
+)
 
 LIMIT_SECONDS = 1.0  # the header and the body time limit of the `strict` server
 SLACK_SECONDS = 1.0  # on the shared 2-core machines a timer may fire late
 CAP = 3  # the `capped` server's connections
+_GET = b"GET /results/api/v1/dashboards/reports HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 @pytest.fixture(scope="module", params=backends())
@@ -201,9 +212,33 @@ def test_stalled_connections_do_not_keep_others_waiting(strict: Server) -> None:
         _until_closed(connection, LIMIT_SECONDS + SLACK_SECONDS)
 
 
-# --- the connection cap ---------------------------------------------------------------------
+# --- Nagle's algorithm ----------------------------------------------------------------------
 
-_GET = b"GET /results/api/v1/dashboards/reports HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+def test_small_responses_do_not_wait_for_the_clients_delayed_ack(tmp_path: Path) -> None:
+    """A response is written as headers, then body: with Nagle's algorithm on, the body waits
+    for the client to acknowledge the headers, which it delays by 40 ms. `--workers` is where
+    asyncio's loop leaves Nagle on."""
+    server = start_server(
+        f"sqlite:///{tmp_path / 'workers.db'}",
+        tmp_path / "server.log",
+        extra_args=("--workers", "2"),
+    )
+    try:
+        connection = _connect(server)
+        took = []
+        for _ in range(40):
+            started = time.monotonic()
+            connection.sendall(_GET)
+            assert _read_response(connection)[0] == 401
+            took.append(time.monotonic() - started)
+        connection.close()
+    finally:
+        server.stop()
+    assert statistics.median(took) < 0.02, took
+
+
+# --- the connection cap ---------------------------------------------------------------------
 
 
 def test_connections_beyond_the_cap_get_503_and_are_closed(capped: Server) -> None:
@@ -237,6 +272,21 @@ def test_connections_beyond_the_cap_get_503_and_are_closed(capped: Server) -> No
 # --- request framing ------------------------------------------------------------------------
 
 
+_AMBIGUOUS_FRAMINGS = (
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    b"Content-Length: 18\r\nContent-Length: 19\r\n",
+    # The same length twice: RFC 9110 (section 8.6) lets a server take it as one length or
+    # refuse it, and llhttp refuses it.
+    b"Content-Length: 18\r\nContent-Length: 18\r\n",
+    b"Content-Length: 18, 19\r\n",
+    b"Content-Length: +18\r\n",
+    b"Transfer-Encoding: gzip, chunked\r\n",
+    b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: identity\r\n",
+)
+
+
 def _create_request(tenant: Tenant, framing: bytes, body: bytes) -> bytes:
     return (
         b"POST /results/api/v1/dashboards HTTP/1.1\r\nHost: localhost\r\n"
@@ -255,10 +305,7 @@ def test_content_length_with_transfer_encoding_is_refused_and_the_connection_clo
     of its own; here it is never answered."""
     chunked = b'10\r\n{"name": "Smug"}\r\n0\r\n\r\n'
     smuggled = b"GET /results/api/v1/dashboards/reports HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    for framing in (
-        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
-        b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
-    ):
+    for framing in _AMBIGUOUS_FRAMINGS[:2]:
         connection = _connect(server)
         connection.sendall(_create_request(tenant, framing, chunked + smuggled))
         received, _ = _until_closed(connection, 5)
@@ -269,27 +316,83 @@ def test_content_length_with_transfer_encoding_is_refused_and_the_connection_clo
 def test_conflicting_lengths_and_unknown_transfer_codings_are_refused_too(
     server: Server, tenant: Tenant
 ) -> None:
-    """Refused by h11 itself; pinned here so that a change of parser keeps refusing them."""
+    """Refused by the HTTP parser (llhttp) or by api/transport.py; pinned here so that a change
+    of parser keeps refusing them."""
     body = b'{"name": "Framed"}'
-    for framing in (
-        b"Content-Length: 18\r\nContent-Length: 19\r\n",
-        b"Content-Length: 18, 19\r\n",
-        b"Content-Length: +18\r\n",
-        b"Transfer-Encoding: gzip, chunked\r\n",
-        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-        b"Transfer-Encoding: identity\r\n",
-    ):
+    for framing in _AMBIGUOUS_FRAMINGS[2:]:
         connection = _connect(server)
         connection.sendall(_create_request(tenant, framing, body))
         received, _ = _until_closed(connection, 5)
         _problem(received, 400)
-    # The same length twice is one length (RFC 9110, section 8.6): served.
-    connection = _connect(server)
-    connection.sendall(
-        _create_request(tenant, b"Content-Length: 18\r\nContent-Length: 18\r\n", body)
+
+
+def test_a_request_refused_for_its_framing_never_reaches_the_app(
+    server: Server, tenant: Tenant
+) -> None:
+    """llhttp finds some framing errors only once the headers are complete, when uvicorn has
+    already started the app: a DELETE, which reads no body, must still not be carried out."""
+    api = Api(server.base_url, tenant.tokens["admin"])
+    board = api.create(name="Kept")["id"]
+    for framing in _AMBIGUOUS_FRAMINGS:
+        connection = _connect(server)
+        connection.sendall(
+            f"DELETE /results/api/v1/dashboards/{board} HTTP/1.1\r\nHost: localhost\r\n".encode()
+            + f"Authorization: Bearer {tenant.tokens['admin']}\r\n".encode()
+            + framing
+            + b"\r\n0\r\n\r\n"
+        )
+        received, _ = _until_closed(connection, 5)
+        _problem(received, 400)
+    time.sleep(1)  # a DELETE the app had been handed would be done by now: it takes ms
+    assert api.get(board).status_code == 200
+    api.close()
+    assert (
+        f'"DELETE","path":"/results/api/v1/dashboards/{board}"' not in server.log_path.read_text()
     )
-    assert _read_response(connection)[0] == 201
+
+
+def test_a_request_refused_behind_pipelined_ones_is_answered_after_them(server: Server) -> None:
+    """The parser reads ahead of the app: the requests before the refused one get their own
+    answers first, in order, and then the refusal."""
+    connection = _connect(server)
+    connection.sendall(_GET * 2 + b"GET /openapi.json HTTP/1.1\r\nBad Header\r\n\r\n")
+    received, _ = _until_closed(connection, 5)
+    responses = received.split(b"HTTP/1.1 ")[1:]
+    assert [response[:3] for response in responses] == [b"401", b"401", b"400"], received
+    _problem(b"HTTP/1.1 " + responses[-1], 400)
+
+
+# --- the size of the request head -----------------------------------------------------------
+
+
+def _padded_get(padding: int) -> bytes:
+    return b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + b"a" * padding
+
+
+def test_a_request_head_of_up_to_16_kib_is_served(server: Server) -> None:
+    connection = _connect(server)
+    connection.sendall(_padded_get(15 * 1024) + b"\r\n\r\n")
+    assert _read_response(connection)[0] == 200
     connection.close()
+
+
+def test_a_request_head_over_16_kib_gets_400_whole_or_trickling_in(server: Server) -> None:
+    """All at once, the parser passes the long header line on; trickling in, it gathers the
+    line read by read without passing anything on, and the reads are what is counted."""
+    connection = _connect(server)
+    connection.sendall(_padded_get(17 * 1024) + b"\r\n\r\n")
+    received, _ = _until_closed(connection, 5)
+    assert "16 KiB" in _problem(received, 400)["detail"]
+
+    connection = _connect(server)
+    connection.sendall(_padded_get(0))
+    for _ in range(40):  # 40 KiB, never ending the line
+        time.sleep(0.02)  # each piece a read of its own
+        if select.select([connection], [], [], 0)[0]:
+            break  # answered: more would only be reset
+        connection.sendall(b"a" * 1024)
+    received, _ = _until_closed(connection, 5)
+    assert "16 KiB" in _problem(received, 400)["detail"]
 
 
 # --- a forged Host --------------------------------------------------------------------------

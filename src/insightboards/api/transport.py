@@ -1,11 +1,10 @@
-"""uvicorn's HTTP/1.1 protocol, hardened against clients that hold connections open or frame
-requests ambiguously.
+"""uvicorn's HTTP/1.1 protocol on the httptools (llhttp) parser, hardened against clients that
+hold connections open or frame requests ambiguously.
 
-- Nagle's algorithm is switched off on every connection. asyncio turns Nagle off on the TCP
-  connections it accepts, but with `--workers` uvicorn hands each worker a copy of the
-  listening socket whose protocol field asyncio does not recognise as TCP, so it leaves Nagle
-  on. A response written as headers then body then waits for the client's delayed ACK: about
-  40 ms on every small response.
+- Nagle's algorithm is switched off on every connection. uvloop does so itself; asyncio's loop
+  does not under `--workers`, where uvicorn hands each worker a copy of the listening socket
+  whose protocol field asyncio does not recognise as TCP. A response written as headers then
+  body would then wait for the client's delayed ACK: about 40 ms on every small response.
 - Time limits on the client (slowloris): the whole header block within
   `header_timeout_seconds` of the connection opening or of the previous response, and each
   wait for more body bytes at most `body_timeout_seconds`. uvicorn has only its keep-alive
@@ -13,12 +12,15 @@ requests ambiguously.
   trickle of bytes resets.
 - At most `max_connections` connections per process; each one beyond is answered 503 once its
   headers are in, and closed.
-- A request with both Content-Length and Transfer-Encoding is refused, as are those h11
-  refuses (malformed, or a request line or header block over its 16 KiB).
+- A request line and header block over 16 KiB is refused (llhttp sets no limit), as is a
+  transfer coding other than chunked alone, and whatever llhttp refuses: malformed requests,
+  Content-Length repeated, Content-Length with Transfer-Encoding (a proxy in front framing by
+  the other header would take part of the body for a request of its own: smuggling). uvicorn
+  turns on none of llhttp's leniencies that would let these through.
 
-Every refusal is a problem document, like every other error. `ClientDeadline`,
-`problem_message` and `over_capacity` do not depend on h11: a protocol on uvicorn's httptools
-parser would reuse them and say, from its parser callbacks, what it waits for.
+Every refusal is a problem document, like every other error, and one for the request's head
+is made before on_headers_complete hands the request to the app, which never sees it.
+`ClientDeadline`, `problem_message` and `over_capacity` do not depend on the parser.
 """
 
 import asyncio
@@ -28,11 +30,11 @@ import socket
 from collections.abc import Callable
 from typing import Any, Literal
 
-import h11
+import httptools
 import orjson
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from insightboards.api.problems import PROBLEM_JSON, problem_body, send_problem
@@ -40,10 +42,12 @@ from insightboards.config import Settings, get_settings
 
 Awaiting = Literal["headers", "body"]
 
-_UNPARSABLE = (
-    "The request is not valid HTTP/1.1, or its request line or headers are longer than 16 KiB."
-)
-_BOTH_LENGTHS = "A request may not have both Content-Length and Transfer-Encoding."
+# The limit of h11, uvicorn's other parser: ample for any browser's cookies.
+MAX_HEAD_BYTES = 16 * 1024
+
+_INVALID = "The request is not valid HTTP/1.1"
+_HEAD_TOO_LONG = "The request line and headers are longer than 16 KiB."
+_ONLY_CHUNKED = "A request's Transfer-Encoding may only be chunked."
 
 
 @functools.cache
@@ -115,30 +119,26 @@ class ClientDeadline:
         self._expired(awaiting)
 
 
-class StrictFramingConnection(h11.Connection):
-    """h11, refusing also a request with both Content-Length and Transfer-Encoding.
+class Refused(Exception):
+    """Raised from a parser callback to stop a request before it reaches the app: httptools
+    aborts the parse and raises HttpParserCallbackError with this as its __context__."""
 
-    h11 lets Transfer-Encoding win and keeps the connection open; a proxy in front that frames
-    by Content-Length would then take the rest of the chunked body for a request of its own
-    (request smuggling). RFC 9112 (section 6.1) lets a server refuse such a request, and has it
-    close the connection whatever it answers.
-    """
-
-    refused_because: str | None = None
-
-    def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
-        event = super().next_event()
-        if isinstance(event, h11.Request):
-            names = {name for name, _ in event.headers}
-            if b"content-length" in names and b"transfer-encoding" in names:
-                self.refused_because = _BOTH_LENGTHS
-                raise h11.RemoteProtocolError(_BOTH_LENGTHS)
-        return event
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
-class HardenedH11Protocol(H11Protocol):
-    conn: StrictFramingConnection
+def _why_refused(error: Exception) -> str:
+    """The detail of a request refused while it was parsed: ours, or llhttp's reason."""
+    refusal = error if isinstance(error, Refused) else error.__context__
+    if isinstance(refusal, Refused):
+        return refusal.detail
+    if isinstance(error, httptools.HttpParserCallbackError):
+        return f"{_INVALID}."  # uvicorn's callback could not take it (an unparsable URL)
+    return f"{_INVALID}: {error}."
 
+
+class HardenedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(
         self,
         config: Config,
@@ -147,12 +147,6 @@ class HardenedH11Protocol(H11Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        size = config.h11_max_incomplete_event_size
-        self.conn = (
-            StrictFramingConnection(h11.SERVER)
-            if size is None
-            else StrictFramingConnection(h11.SERVER, size)
-        )
         self.limits = _settings()
         self.deadline = ClientDeadline(
             self.loop,
@@ -160,8 +154,19 @@ class HardenedH11Protocol(H11Protocol):
             self.limits.body_timeout_seconds,
             self._client_too_slow,
         )
+        # What the parser is in the middle of; None: between requests.
+        self.receiving: Awaiting | None = None
+        # Two counts of the header block being received, neither over its size: the request
+        # target and header lines passed on so far, and the reads that came in while the parser
+        # was inside the block (a read in which the block ends overcounts, but is not checked:
+        # the next request resets the count).
+        self.head_bytes = 0
+        self.head_reads = 0
+        # Why the parser failed, once it has: it reads no more.
+        self.invalid: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # uvloop does this itself; kept so that it holds on asyncio's loop too.
         connection = transport.get_extra_info("socket")
         if connection is not None and connection.family in (socket.AF_INET, socket.AF_INET6):
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -176,35 +181,99 @@ class HardenedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        # uvicorn's, keeping the parser's error for the problem document.
+        if self.invalid is not None:
+            return
+        self._unset_keepalive_if_required()
+        if self.receiving == "headers":
+            self.head_reads += len(data)
+        try:
+            self.parser.feed_data(data)
+            # httptools passes a header line on only once it is whole, gathering it by
+            # concatenation meanwhile: a line trickling in is bounded by the reads it takes.
+            if self.receiving == "headers" and self.head_reads > MAX_HEAD_BYTES:
+                raise Refused(_HEAD_TOO_LONG)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except (Refused, httptools.HttpParserError) as error:
+            self.invalid = _why_refused(error)
+            self.logger.warning("Invalid HTTP request received: %s", self.invalid)
+            if self._refusal_is_next():
+                self._refuse(400, self.invalid)
+            # else it came pipelined behind requests still being answered: refused after them.
         self._watch_client()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.receiving = "headers"
+        self.head_bytes = self.head_reads = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)  # ": " and CRLF
+        # llhttp takes codings that end in chunked (which the app could not undo), and refuses
+        # the others only after on_headers_complete has handed the request to the app.
+        if name.lower() == b"transfer-encoding" and value.strip().lower() != b"chunked":
+            raise Refused(_ONLY_CHUNKED)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self.receiving = "body"
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self.receiving = None
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self.invalid is not None and self._refusal_is_next():
+            self._refuse(400, self.invalid)
         self._watch_client()
 
-    def send_400_response(self, msg: str) -> None:
-        self._refuse(400, self.conn.refused_because or _UNPARSABLE)
+    def _count_head(self, size: int) -> None:
+        # Refused from the callback, so before on_headers_complete hands the request to the app.
+        self.head_bytes += size
+        if self.head_bytes > MAX_HEAD_BYTES:
+            raise Refused(_HEAD_TOO_LONG)
+
+    def _refusal_is_next(self) -> bool:
+        """Whether an answer to the request the parser is reading would be the next response
+        on the open connection: none before it is still being answered (pipelining)."""
+        if self.transport.is_closing():
+            return False
+        if self.receiving == "body":
+            return not self.pipeline  # it is the latest request passed to the app
+        return self.cycle is None or self.cycle.response_complete
+
+    def _awaiting(self) -> Awaiting | None:
+        """What the connection waits for from its client."""
+        if self.receiving == "body":
+            return "body"
+        if self.cycle is not None and not self.cycle.response_complete:
+            return None  # the app has the request: the next one is not due before its answer
+        return "headers"
 
     def _watch_client(self) -> None:
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             self.deadline.cancel()  # closed, or handed over to a WebSocket protocol
             return
-        state = self.conn.their_state
-        if state is h11.IDLE:
-            self.deadline.watch("headers")
-        elif state is h11.SEND_BODY:
-            self.deadline.watch("body")
-        else:
-            self.deadline.watch(None)
+        self.deadline.watch(self._awaiting())
 
     def _client_too_slow(self, awaiting: Awaiting) -> None:
-        if awaiting == "body" and self.flow.read_paused:
-            # Reading is paused until the app takes the body it was given: the wait is ours.
+        if awaiting == "body" and (self.flow.read_paused or not self._refusal_is_next()):
+            # Reading is paused until the app takes the body it was given, or the request is
+            # queued behind another: the wait is ours.
             self.deadline.watch("body")
             return
         if awaiting == "headers":
-            if not self.conn.trailing_data[0]:
+            if self.receiving is None:
                 # Nothing of a next request: closed quietly, as an idle keep-alive one is.
                 self.transport.close()
                 return
@@ -217,8 +286,9 @@ class HardenedH11Protocol(H11Protocol):
             self._refuse(408, f"No more of the request body arrived for {seconds:g} s.")
 
     def _refuse(self, status: int, detail: str) -> None:
-        """Answer a problem document unless a response has begun, then close the connection."""
-        if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+        """Answer a problem document unless a response has begun, then close the connection.
+        Only once the answer to the request the parser is reading is the next one due."""
+        if self.receiving != "body" or not self.cycle.response_started:
             message = problem_message(status, detail, self.server_state.default_headers)
             self.transport.write(message)
         cycle = self.cycle
