@@ -117,6 +117,17 @@ def test_anchored_literal_regex_becomes_a_range() -> None:
     assert "REGEXP" in sql({"name": {"$regex": "^okr", "$options": "i"}})
 
 
+def test_a_literal_regex_is_a_substring_test() -> None:
+    assert "instr(dashboards.name, '50%_off') > 0" in sql({"name": {"$regex": "50%_off"}})
+    assert "REGEXP" in sql({"name": {"$regex": "50.off"}})
+    assert "REGEXP" in sql({"name": {"$regex": "off", "$options": "i"}})
+    postgres = QueryContext(CONTEXT.caller, "postgresql")
+    compiled = compile_filter({"name": {"$regex": "off"}}, postgres)
+    assert "strpos(dashboards.name, 'off') > 0" in str(
+        compiled.compile(compile_kwargs={"literal_binds": True})
+    )
+
+
 @pytest.mark.parametrize(
     ("document", "reason"),
     [

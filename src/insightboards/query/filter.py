@@ -472,6 +472,10 @@ class _Compiler:
         return operand
 
     def regex_match(self, column: sa.ColumnElement[Any], pattern: str, options: str) -> Condition:
+        text = regex.literal_text(pattern, options)
+        if text is not None:  # code points, case-sensitive, no wildcards (unlike LIKE)
+            position = sa.func.strpos if self.context.dialect == "postgresql" else sa.func.instr
+            return position(column, text) > 0
         if self.context.dialect == "postgresql":
             return column.bool_op("~")(regex.postgres_pattern(pattern, options))
         return column.bool_op("REGEXP")(regex.re2_pattern(pattern, options))

@@ -79,6 +79,15 @@ _META = frozenset(".^$*+?()[]{}|\\")
 _QUANTIFIERS = frozenset("*?{")
 
 
+def literal_text(pattern: str, options: str) -> str | None:
+    """The pattern as plain text when it is nothing more (no metacharacter, not
+    case-insensitive): a match is then a substring test, which the database does itself
+    instead of calling RE2 (SQLite) or compiling a regex (PostgreSQL) for every row."""
+    if "i" in options or any(char in _META for char in pattern):
+        return None
+    return pattern
+
+
 def literal_prefix(pattern: str, options: str) -> tuple[str, bool]:
     """The literal text every match must start with, for `^literal...` patterns, and whether
     the pattern is nothing more than that (so a range test alone decides it).
