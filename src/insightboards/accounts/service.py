@@ -213,6 +213,12 @@ def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> 
     return caller
 
 
+def token_account(token: str) -> str | None:
+    """The account id inside a well-formed token, None for anything else."""
+    match = _TOKEN_PATTERN.match(token)
+    return None if match is None else match.group(1)
+
+
 def cached_caller(reads: LoopReads, cache: CallerCache, token: str) -> Caller | None:
     """The caller behind `token` if the cache holds it at the current counter; None when
     only `authenticate` can tell (an unknown token, a change since, a refusal)."""

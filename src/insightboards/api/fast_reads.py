@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
+from insightboards.accounts.service import CallerCache
 from insightboards.dashboards import service
 from insightboards.dashboards.documents import Served
 from insightboards.errors import TooManyRequests
@@ -60,15 +62,21 @@ class FastBoardReads:
                 account_header = value.decode("latin-1")
         if token is None:
             return None
-        with reads.snapshot():
-            caller = accounts_service.cached_caller(reads, state.callers, token)
-            if caller is None or account_header not in (None, caller.account_id):
-                return None
-            served = service.get_on_loop(reads, caller, dashboard_id)
-        if served is None:
+        account_id = accounts_service.token_account(token)
+        if account_id is None or account_header not in (None, account_id):
             return None
+        token_hash = accounts_service.hash_token(token)
+        callers: CallerCache = state.callers
+
+        def caller_at(counter: int) -> Caller | None:
+            return callers.get(token_hash, counter)
+
+        found = service.get_on_loop(reads, caller_at, account_id, dashboard_id)
+        if found is None:
+            return None
+        caller, served = found
         try:
-            state.rate_limiter.spend(accounts_service.hash_token(token))
+            state.rate_limiter.spend(token_hash)
         except TooManyRequests:
             return None  # the route refuses it, with the problem document
         scope.setdefault("state", {})["account_id"] = caller.account_id  # for the access log

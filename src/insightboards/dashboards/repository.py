@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
 
@@ -24,6 +25,7 @@ from insightboards.dashboards.records import (
 from insightboards.loop_reads import LoopReads
 from insightboards.tables import (
     AnyRow,
+    auth_changes,
     dashboard_counts,
     dashboard_grants,
     dashboard_items,
@@ -341,6 +343,49 @@ def served_row(reads: Reads, account_id: str, dashboard_id: str) -> ServedRecord
 def grants_of(reads: Reads, account_id: str, dashboard_id: str) -> list[GrantRecord]:
     rows = reads.execute(_GRANTS_OF_ONE, {"account_id": account_id, "id": dashboard_id})
     return [GrantRecord._make(row) for row in rows]
+
+
+_GRANTS_AS_JSON = (
+    sa.select(
+        sa.func.json_group_array(
+            sa.func.json_array(
+                dashboard_grants.c.principal_kind,
+                dashboard_grants.c.principal_id,
+                dashboard_grants.c.actions,
+            )
+        )
+    )
+    .where(
+        dashboard_grants.c.account_id == dashboards.c.account_id,
+        dashboard_grants.c.dashboard_id == dashboards.c.id,
+    )
+    .scalar_subquery()
+)
+# One statement, so one state of the database (no transaction needed): the board, its
+# grants (SQLite's JSON) and the auth counter that a cached caller must match.
+_SERVED_ON_LOOP = sa.select(
+    *_SERVED_COLUMNS,
+    sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1).scalar_subquery(),
+    _GRANTS_AS_JSON,
+).where(
+    dashboards.c.account_id == sa.bindparam("account_id"), dashboards.c.id == sa.bindparam("id")
+)
+
+
+def served_on_loop(
+    reads: LoopReads, account_id: str, dashboard_id: str
+) -> tuple[ServedRecord, int, list[GrantRecord]] | None:
+    """The board, the auth counter and the board's grants (in no particular order), read by
+    one SQLite statement; None if there is no such board."""
+    for *row, counter, grants in reads.execute(
+        _SERVED_ON_LOOP, {"account_id": account_id, "id": dashboard_id}
+    ):
+        records = [
+            GrantRecord(account_id, dashboard_id, kind, principal, actions, position)
+            for position, (kind, principal, actions) in enumerate(orjson.loads(grants))
+        ]
+        return ServedRecord._make(row), counter, records
+    return None
 
 
 def store_document(conn: sa.Connection, account_id: str, dashboard_id: str, stored: bytes) -> None:

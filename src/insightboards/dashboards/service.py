@@ -9,7 +9,7 @@ import functools
 import re
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,18 +339,27 @@ def _served(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found: s
     return Served(row.id, row.version, documents.splice(stored, row.readers, bits))
 
 
-def get_on_loop(reads: LoopReads, caller: Caller, dashboard_id: str) -> Served | None:
-    """The board, when the event loop can serve it at once (api/fast_reads.py): it has a
-    stored document and the caller may read it. None leaves the answer, whatever it is, to
-    `get`."""
-    row = repository.served_row(reads, caller.account_id, dashboard_id)
-    if row is None or row.document is None:
+def get_on_loop(
+    reads: LoopReads,
+    caller_at: Callable[[int], Caller | None],
+    account_id: str,
+    dashboard_id: str,
+) -> tuple[Caller, Served] | None:
+    """The board, when the event loop can serve it at once (api/fast_reads.py): the
+    request's caller is cached at the current auth counter (`caller_at(counter)`), the board
+    has a stored document and the caller may read it. None leaves the answer, whatever it
+    is, to `get`."""
+    found = repository.served_on_loop(reads, account_id, dashboard_id)
+    if found is None:
         return None
-    grants = repository.grants_of(reads, caller.account_id, dashboard_id)
+    row, counter, grants = found
+    caller = caller_at(counter)
+    if caller is None or row.document is None:
+        return None
     bits = documents.allowed_actions(caller, row, grants)
     if not bits & access.READ:
         return None
-    return Served(row.id, row.version, documents.splice(row.document, row.readers, bits))
+    return caller, Served(row.id, row.version, documents.splice(row.document, row.readers, bits))
 
 
 def store_missing_documents(db: Database, batch: int = 200) -> int:
