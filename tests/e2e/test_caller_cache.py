@@ -13,7 +13,7 @@ from tests.conftest import make_tenant
 from tests.e2e.harness import Server, Tenant, admin, backends, fresh_database, start_server
 
 # Enough requests on fresh connections that both workers answer some of them.
-REQUESTS = 24
+REQUESTS = 16
 
 
 @pytest.fixture(scope="module", params=backends())

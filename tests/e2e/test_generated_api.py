@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,15 +35,24 @@ EXAMPLES = int(os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_EXAMPLES", "100"))
 FULL_COVERAGE = os.environ.get("INSIGHTBOARDS_SCHEMATHESIS_COVERAGE") == "full"
 
 
-@pytest.fixture(scope="module", params=backends())
-def unthrottled_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server of its own: thousands of requests a minute, so no rate limit."""
-    directory = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
-    no_limit = {"INSIGHTBOARDS_RATE_LIMIT_PER_MINUTE": "0"}
-    with server_on_fresh_database(request.param, directory, no_limit) as server:
-        yield server
+def served_on(backend: str) -> Any:
+    """The module's server fixture, on one backend: the PostgreSQL run is a module of its own
+    (test_generated_api_postgresql.py), so that the suite's two processes run both at once."""
+
+    @pytest.fixture(scope="module", params=[b for b in backends() if b == backend])
+    def unthrottled_server(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[Server]:
+        """A server of its own: thousands of requests a minute, so no rate limit."""
+        directory = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
+        no_limit = {"INSIGHTBOARDS_RATE_LIMIT_PER_MINUTE": "0"}
+        with server_on_fresh_database(request.param, directory, no_limit) as server:
+            yield server
+
+    return unthrottled_server
+
+
+unthrottled_server = served_on("sqlite")
 
 
 def _schemathesis(server: Server, directory: Path, *selection: str) -> str:

@@ -181,7 +181,7 @@ def _write(rng: random.Random, world: dict[str, Any]) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
