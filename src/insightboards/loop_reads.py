@@ -1,18 +1,17 @@
 """Point reads on the event loop's own thread, for the hottest GETs (SQLite only).
 
-A GET of one board needs three indexed lookups (the auth counter, the board, its grants):
-microseconds each on a connection the process keeps open. Through the thread pool and
-SQLAlchemy's result machinery the same reads cost some twenty times that, which under load
-was most of a request. The statements stay SQLAlchemy Core, defined beside the others in the
-repositories, compiled once to SQLite's SQL here.
+A GET of one board is one statement (the board, its grants and the auth counter), and a
+cached caller one more: microseconds each on a connection the process keeps open. Through
+the thread pool and SQLAlchemy's result machinery the same reads cost some twenty times
+that, which under load was most of a request. The statements stay SQLAlchemy Core, defined
+beside the others in the repositories, compiled once to SQLite's SQL here.
 
 Only reads that cannot wait belong here: WAL readers never wait for a writer, and a point
 read by primary key does a bounded amount of work. Everything else runs off the loop.
 """
 
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,15 +30,6 @@ class LoopReads:
         self._connection.execute("PRAGMA cache_size=-32768")
         self._dialect = sqlite.dialect()
         self._compiled: dict[sa.ClauseElement, _Compiled] = {}
-
-    @contextmanager
-    def snapshot(self) -> Iterator["LoopReads"]:
-        """Reads that see one state of the database (a board and its grants agree)."""
-        self._connection.execute("BEGIN")
-        try:
-            yield self
-        finally:
-            self._connection.execute("COMMIT")
 
     def execute(self, statement: sa.ClauseElement, parameters: Mapping[str, Any]) -> list[Any]:
         """The rows of `statement` as plain tuples (booleans as 0 and 1, as SQLite keeps them)."""

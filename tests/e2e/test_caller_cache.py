@@ -85,28 +85,14 @@ def _team_changes_take_effect_at_once(
     assert _statuses(two_workers, member, f"/dashboards/{board}") == {403}
     assert owner.get(f"/dashboards/{board}").json()["usersCount"] == 1
 
-    admin(
-        url,
-        "change-team",
-        "--account",
-        tenant.account_id,
-        "--team",
-        team,
-        "--add",
-        tenant.users["member"],
-    )
+    def change_team(change: str) -> None:
+        account, user = tenant.account_id, tenant.users["member"]
+        admin(url, "change-team", "--account", account, "--team", team, change, user)
+
+    change_team("--add")
     assert _statuses(two_workers, member, f"/dashboards/{board}") == {200}
     assert owner.get(f"/dashboards/{board}").json()["usersCount"] == 2
-    admin(
-        url,
-        "change-team",
-        "--account",
-        tenant.account_id,
-        "--team",
-        team,
-        "--remove",
-        tenant.users["member"],
-    )
+    change_team("--remove")
     assert _statuses(two_workers, member, f"/dashboards/{board}") == {403}
 
 

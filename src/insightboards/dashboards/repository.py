@@ -36,9 +36,6 @@ from insightboards.tables import (
 
 Row = AnyRow
 CHILD_TABLES = (dashboard_items, dashboard_labels, dashboard_grants)
-# Where the point reads of serving one board can run: a transaction, or the event loop's
-# own connection (loop_reads.py).
-Reads = sa.Connection | LoopReads
 Child = TypeVar("Child", ItemRecord, LabelRecord, GrantRecord)
 Record = TypeVar("Record", DashboardRecord, ItemRecord)
 
@@ -334,14 +331,14 @@ def served_rows(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> lis
     return [by_id[board_id] for board_id in ids if board_id in by_id]
 
 
-def served_row(reads: Reads, account_id: str, dashboard_id: str) -> ServedRecord | None:
-    for row in reads.execute(_SERVED_ONE, {"account_id": account_id, "id": dashboard_id}):
+def served_row(conn: sa.Connection, account_id: str, dashboard_id: str) -> ServedRecord | None:
+    for row in conn.execute(_SERVED_ONE, {"account_id": account_id, "id": dashboard_id}):
         return ServedRecord._make(row)
     return None
 
 
-def grants_of(reads: Reads, account_id: str, dashboard_id: str) -> list[GrantRecord]:
-    rows = reads.execute(_GRANTS_OF_ONE, {"account_id": account_id, "id": dashboard_id})
+def grants_of(conn: sa.Connection, account_id: str, dashboard_id: str) -> list[GrantRecord]:
+    rows = conn.execute(_GRANTS_OF_ONE, {"account_id": account_id, "id": dashboard_id})
     return [GrantRecord._make(row) for row in rows]
 
 
