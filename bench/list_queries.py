@@ -27,7 +27,7 @@ from tests.e2e.harness import start_server
 
 from insightboards.access import ALL_BITS
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service as dashboards_service
+from insightboards.dashboards import served
 from insightboards.database import Database, upgrade_schema
 from insightboards.ids import new_id
 from insightboards.tables import dashboard_items, dashboard_labels, dashboards
@@ -122,7 +122,7 @@ def main() -> None:
         for size in sorted(args.sizes):
             seed(database, account, owners, seeded, size)
             # Rows written in bulk have no stored document; store them as a start would.
-            dashboards_service.store_missing_documents(database)
+            served.store_missing_documents(database)
             seeded = size
             server = start_server(url, Path(directory) / "server.log", {"INSIGHTBOARDS_DEMO": "0"})
             try:

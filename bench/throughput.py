@@ -30,7 +30,7 @@ from bench.list_queries import seed
 from tests.e2e.harness import start_server
 
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service as dashboards_service
+from insightboards.dashboards import served
 from insightboards.database import Database, upgrade_schema
 
 ROW = "{:<10} {:>7} {:>7}  {:<13} {:>9} {:>8} {:>8}"
@@ -102,7 +102,7 @@ def run(url: str, label: str, workers: int, args: argparse.Namespace, directory:
     )
     token = accounts.create_token(database, account, user)
     seed(database, account, [user], 0, 1000)
-    dashboards_service.store_missing_documents(database)  # as a start would
+    served.store_missing_documents(database)  # as a start would
     with database.read() as conn:
         ids = [
             row[0]

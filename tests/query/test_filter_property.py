@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from insightboards import access
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service
+from insightboards.dashboards import listing, service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
@@ -284,7 +284,7 @@ def test_sql_filter_equals_the_mongo_reference(
 ) -> None:
     _load(world, generated)
     caller: Caller = world["member"]
-    unfiltered = orjson.loads(service.list_dashboards(world["db"], caller, ListQuery(take=1000)))
+    unfiltered = orjson.loads(listing.list_page(world["db"], caller, ListQuery(take=1000)))
     everything = unfiltered["items"]
     # The unfiltered total is counted by access.ReadCount, the page by the read predicate.
     assert unfiltered["totalCount"] == len(everything)
@@ -292,15 +292,15 @@ def test_sql_filter_equals_the_mongo_reference(
         return
     expected = sorted(d["id"] for d in everything if matches(d, document))
     result = orjson.loads(
-        service.list_dashboards(world["db"], caller, ListQuery(filter=document, take=1000))
+        listing.list_page(world["db"], caller, ListQuery(filter=document, take=1000))
     )
     assert sorted(d["id"] for d in result["items"]) == expected, (document, generated)
     assert result["totalCount"] == len(expected)
     # As a large account would: the count beside the page (SQLite), the walk bounded.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(service, "COUNT_ASIDE_FROM", 0)
+        patch.setattr(listing, "COUNT_ASIDE_FROM", 0)
         page = orjson.loads(
-            service.list_dashboards(
+            listing.list_page(
                 world["db"], caller, ListQuery(filter=document, sort="-dateCreated", take=3)
             )
         )

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service
+from insightboards.dashboards import listing, service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.errors import BadRequest
@@ -108,7 +108,7 @@ def test_any_query_gives_a_result_or_a_400(
         query = ListQuery.model_construct(
             filter=raw_filter, sort=sort, fields=fields, skip=skip, take=take
         )
-        page = orjson.loads(service.list_dashboards(world["db"], world["caller"], query))
+        page = orjson.loads(listing.list_page(world["db"], world["caller"], query))
     except BadRequest as error:
         assert error.detail
         return

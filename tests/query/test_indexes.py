@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from insightboards import access
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import repository, service
+from insightboards.dashboards import listing, repository, service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
@@ -198,7 +198,7 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
         assert walked(sparse, 295, 10) == []
 
     def listed(query: ListQuery) -> tuple[list[str], int]:
-        result = orjson.loads(service.list_dashboards(database, caller, query))
+        result = orjson.loads(listing.list_page(database, caller, query))
         return [board["id"] for board in result["items"]], result["totalCount"]
 
     for document, matches in ((okr, all_okr), (sparse, all_sparse)):
@@ -221,13 +221,13 @@ def test_walks_page_like_the_whole_list_in_every_indexed_order(
     (the walk bounded at sqrt(wanted x 302) boards, given up when matches are sparse)."""
     database, caller = seeded["db"], seeded["caller"]
     if count_aside:
-        monkeypatch.setattr(service, "COUNT_ASIDE_FROM", 0)
+        monkeypatch.setattr(listing, "COUNT_ASIDE_FROM", 0)
 
     def ids(document: dict[str, Any], skip: int, take: int) -> list[str]:
         query = ListQuery(filter=json.dumps(document), sort=sort, skip=skip, take=take)
         return [
             board["id"]
-            for board in orjson.loads(service.list_dashboards(database, caller, query))["items"]
+            for board in orjson.loads(listing.list_page(database, caller, query))["items"]
         ]
 
     for document in ({"tags.name": "okr"}, {"tags.name": "okr", "archived": True}):
@@ -284,4 +284,4 @@ def test_a_regex_postgresql_refuses_is_a_400(
     monkeypatch.setattr(regex, "postgres_pattern", lambda pattern, options: "(")
     query = ListQuery(filter={"name": {"$regex": "Bo+ard"}})
     with pytest.raises(BadRequest, match=r"PostgreSQL cannot evaluate this \$regex"):
-        orjson.loads(service.list_dashboards(database, seeded["caller"], query))
+        orjson.loads(listing.list_page(database, seeded["caller"], query))

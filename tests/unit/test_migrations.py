@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service
+from insightboards.dashboards import listing, service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.tables import dashboard_labels, metadata
@@ -95,7 +95,7 @@ def test_label_trees_too_deep_to_render_are_cut_and_others_kept(
 
         upgrade_schema(url)
         database = Database(url)
-        page = orjson.loads(service.list_dashboards(database, caller, ListQuery()))
+        page = orjson.loads(listing.list_page(database, caller, ListQuery()))
         labels = service.get(database, caller, board.id).parsed()["tags"]
         assert [b["tags"] for b in page["items"] if b["id"] == board.id] == [labels]
         database.dispose()

@@ -19,7 +19,7 @@ from insightboards import access
 from insightboards.access import Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import documents, repository, service
+from insightboards.dashboards import documents, listing, repository, served, service
 from insightboards.dashboards.schemas import (
     CloneRequest,
     DashboardCreate,
@@ -207,11 +207,9 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
             else:
                 assert service.get(database, caller, board).parsed() == document
             if loop_reads is not None:
-                fast = service.get_on_loop(loop_reads, lambda _, c=caller: c, account, board)
+                fast = served.get_on_loop(loop_reads, lambda _, c=caller: c, account, board)
                 assert (fast and fast[1].parsed()) == document
-        listed = orjson.loads(
-            service.list_dashboards(database, caller, ListQuery(take=1000, sort="id"))
-        )
+        listed = orjson.loads(listing.list_page(database, caller, ListQuery(take=1000, sort="id")))
         readable = sorted(board for board, document in expected.items() if document is not None)
         assert listed["items"] == [expected[board] for board in readable]
         assert listed["totalCount"] == len(readable)
@@ -237,13 +235,13 @@ def test_boards_without_a_stored_document_are_rendered_then_filled_in(
     before = {board.id: board.parsed() for board in created}
     with database.write() as conn:
         conn.execute(dashboards.update().values(document=None))
-    listed = orjson.loads(service.list_dashboards(database, caller, ListQuery(take=1000)))
+    listed = orjson.loads(listing.list_page(database, caller, ListQuery(take=1000)))
     assert {board["id"]: board for board in listed["items"] if board["id"] in before} == before
     assert {board: service.get(database, caller, board).parsed() for board in before} == before
 
-    assert service.store_missing_documents(database, batch=2) == len(_boards(database, account))
+    assert served.store_missing_documents(database, batch=2) == len(_boards(database, account))
     with database.read() as conn:
         stored = conn.execute(dashboards.select().where(dashboards.c.document.is_(None))).all()
     assert stored == []
     assert {board: service.get(database, caller, board).parsed() for board in before} == before
-    assert service.store_missing_documents(database) == 0
+    assert served.store_missing_documents(database) == 0

@@ -20,7 +20,7 @@ from insightboards.api.limits import BodySizeLimit
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
-from insightboards.dashboards import service as dashboards_service
+from insightboards.dashboards import served
 from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
@@ -97,7 +97,7 @@ async def _store_missing_documents(database: Database) -> None:
     """Boards from before stored documents are served rendered from their tables until
     this has stored theirs (once, after the upgrade)."""
     try:
-        stored = await asyncio.to_thread(dashboards_service.store_missing_documents, database)
+        stored = await asyncio.to_thread(served.store_missing_documents, database)
     except Exception:  # served all the same; the next start tries again
         logger.exception("storing the documents of older boards failed")
         return

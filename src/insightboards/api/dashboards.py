@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
 from insightboards.api.json_body import StrictJsonRoute
 from insightboards.api.problems import PROBLEM_JSON
-from insightboards.dashboards import service
+from insightboards.dashboards import listing, service
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.schemas import (
     MAX_SKIP,
@@ -103,7 +103,7 @@ def list_dashboards(
     from_body = body or ListQuery()
     if body is not None:
         # What the query string overrides is not used, and must be valid all the same.
-        service.check_list_query(
+        listing.check_query(
             database,
             caller,
             ListQuery.model_construct(
@@ -123,7 +123,7 @@ def list_dashboards(
         filter=filter if filter is not None else from_body.filter,
     )
     # Serialized by the service, as _board's are.
-    page = service.list_dashboards(database, caller, query, limits)
+    page = listing.list_page(database, caller, query, limits)
     return Response(page, media_type="application/json")
 
 

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
-from insightboards.dashboards import service
+from insightboards.dashboards import served
 from insightboards.dashboards.documents import Served
 from insightboards.errors import TooManyRequests
 
@@ -71,13 +71,13 @@ class FastBoardReads:
         def caller_at(counter: int) -> Caller | None:
             return callers.get(token_hash, counter)
 
-        found = service.get_on_loop(reads, caller_at, account_id, dashboard_id)
+        found = served.get_on_loop(reads, caller_at, account_id, dashboard_id)
         if found is None:
             return None
-        caller, served = found
+        caller, board = found
         try:
             state.rate_limiter.spend(token_hash)
         except TooManyRequests:
             return None  # the route refuses it, with the problem document
         scope.setdefault("state", {})["account_id"] = caller.account_id  # for the access log
-        return served
+        return board

@@ -4,23 +4,19 @@ Each public function is one transaction. Reads check `read`; changes check the a
 need (see access.py); another account's dashboard is indistinguishable from a missing one.
 """
 
-import dataclasses
-import functools
-import re
 import secrets
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from insightboards import access
 from insightboards.access import ALL_BITS, Action, Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
-from insightboards.dashboards import documents, repository
+from insightboards.dashboards import documents, repository, served
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, count_nested
 from insightboards.dashboards.records import (
@@ -28,7 +24,6 @@ from insightboards.dashboards.records import (
     GrantRecord,
     ItemRecord,
     LabelRecord,
-    ServedRecord,
 )
 from insightboards.dashboards.schemas import (
     SECTION_HEADER,
@@ -38,9 +33,8 @@ from insightboards.dashboards.schemas import (
     DashboardItemIn,
     DashboardUpdate,
     LabelIn,
-    ListQuery,
 )
-from insightboards.database import Database, QueryTimeout, RegexRefused
+from insightboards.database import Database
 from insightboards.errors import (
     BadRequest,
     Conflict,
@@ -50,18 +44,8 @@ from insightboards.errors import (
     PreconditionFailed,
 )
 from insightboards.ids import new_id
-from insightboards.loop_reads import LoopReads
 from insightboards.query import projection as projection_module
-from insightboards.query import relaxed_json
-from insightboards.query.fields import INDEXED_SORT_KEYS, SORT_PATTERN, SORTABLE, QueryContext
-from insightboards.query.filter import compile_filter, starts_from_child_table
 
-DEFAULT_TAKE = 100
-# From this many boards in the account, a filtered list counts its matches beside the page
-# (Database.read_aside). Handing the count to another thread costs ~0.5 ms, more than the
-# count itself in small accounts (SQLite, label filter over HTTP, p50: +1.1 ms at 1k boards,
-# +1.5 ms at 10k where the bounded walk also gave up, -4.5 ms at 100k).
-COUNT_ASIDE_FROM = 20_000
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
 BUILTIN_REPORTS = (("Performance", "performance-report"), ("Process", "process-report"))
 
@@ -226,41 +210,7 @@ def _layout_rows(
     return rows
 
 
-# --- documents -------------------------------------------------------------------------------
-
-
-def _render_from_tables(
-    conn: sa.Connection,
-    account_id: str,
-    rows: Sequence[DashboardRecord],
-    grants: dict[str, list[GrantRecord]],
-) -> dict[str, bytes]:
-    """The stored form of each board's document, rendered from its rows."""
-    ids = [row.id for row in rows]
-    items = repository.load_items(conn, account_id, ids)
-    labels = repository.load_labels(conn, account_id, ids)
-    return {
-        row.id: documents.encode(
-            documents.render(row, items[row.id], labels[row.id], grants[row.id])
-        )
-        for row in rows
-    }
-
-
-def _stored_documents(
-    conn: sa.Connection,
-    account_id: str,
-    rows: Sequence[ServedRecord],
-    grants: dict[str, list[GrantRecord]],
-) -> list[bytes]:
-    """Each board's stored document; rendered from the tables for a board that has none yet
-    (written before migration 0008 and not yet filled in)."""
-    missing = [row.id for row in rows if row.document is None]
-    rendered = {}
-    if missing:
-        whole = [repository.get(conn, account_id, board_id) for board_id in missing]
-        rendered = _render_from_tables(conn, account_id, [r for r in whole if r], grants)
-    return [row.document if row.document is not None else rendered[row.id] for row in rows]
+# --- the document a change writes ----------------------------------------------------------
 
 
 def _rendered(
@@ -304,77 +254,6 @@ def _write_changed(
     except sa.exc.IntegrityError:
         raise Conflict(f"A dashboard with tag '{values.get('tag')}' already exists.") from None
     return changed, grants, stored
-
-
-def _store_document(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
-    """Render a board whose document is missing and store it."""
-    row = repository.get(conn, account_id, dashboard_id)
-    assert row is not None
-    grants = repository.load_grants(conn, account_id, [dashboard_id])
-    stored = _render_from_tables(conn, account_id, [row], grants)[dashboard_id]
-    repository.store_document(conn, account_id, dashboard_id, stored)
-
-
-def _served_after_change(
-    conn: sa.Connection,
-    caller: Caller,
-    changed: tuple[DashboardRecord, list[GrantRecord], bytes],
-) -> Served:
-    """The board as the change left it, as the caller is now served it."""
-    row, grants, stored = changed
-    readers = repository.readers_count(conn, caller.account_id, [row.id])[row.id]
-    bits = documents.allowed_actions(caller, row, grants)
-    return Served(row.id, row.version, documents.splice(stored, readers, bits))
-
-
-def _served(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found: str) -> Served:
-    """A board the caller asked for by id or tag, if they may read it."""
-    grants = {row.id: repository.grants_of(conn, caller.account_id, row.id)}
-    bits = documents.allowed_actions(caller, row, grants[row.id])
-    if not bits & access.READ:
-        if not_found:  # what the caller may not read is not confirmed to exist
-            raise NotFound(not_found)
-        raise Forbidden("You may not read this dashboard.")
-    stored = _stored_documents(conn, caller.account_id, [row], grants)[0]
-    return Served(row.id, row.version, documents.splice(stored, row.readers, bits))
-
-
-def get_on_loop(
-    reads: LoopReads,
-    caller_at: Callable[[int], Caller | None],
-    account_id: str,
-    dashboard_id: str,
-) -> tuple[Caller, Served] | None:
-    """The board, when the event loop can serve it at once (api/fast_reads.py): the
-    request's caller is cached at the current auth counter (`caller_at(counter)`), the board
-    has a stored document and the caller may read it. None leaves the answer, whatever it
-    is, to `get`."""
-    found = repository.served_on_loop(reads, account_id, dashboard_id)
-    if found is None:
-        return None
-    row, counter, grants = found
-    caller = caller_at(counter)
-    if caller is None or row.document is None:
-        return None
-    bits = documents.allowed_actions(caller, row, grants)
-    if not bits & access.READ:
-        return None
-    return caller, Served(row.id, row.version, documents.splice(row.document, row.readers, bits))
-
-
-def store_missing_documents(db: Database, batch: int = 200) -> int:
-    """Fill in the documents of boards written before migration 0008; how many."""
-    after, stored = ("", ""), 0
-    while True:
-        with db.write() as conn:
-            keys = repository.without_document(conn, after, batch)
-            for account_id, dashboard_id in keys:
-                # Stored as they are: the limits apply to changes, not to boards kept.
-                _store_document(conn, account_id, dashboard_id)
-        if not keys:
-            return stored
-        stored += len(keys)
-        after = keys[-1]
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -520,7 +399,7 @@ def create(
         )
         labels = _label_rows(body.tags, caller, now)
         inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
-        return _served_after_change(conn, caller, inserted)
+        return served.after_change(conn, caller, inserted)
 
 
 def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
@@ -555,7 +434,7 @@ def get(db: Database, caller: Caller, dashboard_id: str) -> Served:
         row = repository.served_row(conn, caller.account_id, dashboard_id)
         if row is None:
             raise NotFound("Dashboard not found.")
-        return _served(conn, caller, row, not_found="")
+        return served.one_board(conn, caller, row, not_found="")
 
 
 def get_by_tag(db: Database, caller: Caller, tag: str) -> Served:
@@ -565,153 +444,7 @@ def get_by_tag(db: Database, caller: Caller, tag: str) -> Served:
         row = repository.served_row(conn, caller.account_id, tagged.id) if tagged else None
         if row is None:
             raise NotFound(not_found)
-        return _served(conn, caller, row, not_found=not_found)
-
-
-def _order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
-    """`-dateCreated,name` as ORDER BY terms; the grammar is SORT_PATTERN (in the OpenAPI)."""
-    if not sort:
-        return []
-    order: list[sa.ColumnElement[Any]] = []
-    for part in sort.split(","):
-        key = part.strip(" ")
-        name = key[1:] if key[:1] in ("+", "-") else key
-        spec = SORTABLE.get(name)
-        if spec is None:
-            raise BadRequest(f"Cannot sort by '{name}'; sortable: {', '.join(sorted(SORTABLE))}.")
-        expression = spec.expression(context)
-        order.append(expression.desc() if key.startswith("-") else expression.asc())
-    if not re.fullmatch(SORT_PATTERN, sort):
-        raise BadRequest("sort: expected field names separated by commas, each with + or -")
-    return order
-
-
-def _parse_filter(raw: dict[str, Any] | str | None) -> dict[str, Any] | None:
-    if raw is None or raw == "":
-        return None
-    document = relaxed_json.parse(raw) if isinstance(raw, str) else raw
-    if not isinstance(document, dict):
-        raise BadRequest("filter: must be an object")
-    return document
-
-
-def check_list_query(db: Database, caller: Caller, query: ListQuery) -> None:
-    """BadRequest unless the filter, sort and fields of `query` are valid."""
-    context = QueryContext(caller, db.dialect)
-    document = _parse_filter(query.filter)
-    if document:
-        compile_filter(document, context)
-    _order_by(query.sort, context)
-    if query.fields:
-        projection_module.parse_fields(query.fields)
-
-
-def list_dashboards(
-    db: Database, caller: Caller, query: ListQuery, limits: Limits = DEFAULT_LIMITS
-) -> bytes:
-    """A page of the boards the caller may read, as the JSON body of the answer."""
-    context = QueryContext(caller, db.dialect)
-    read_rule = access.caller_predicate(caller, "read")
-    conditions = [read_rule]
-    walk_conditions: list[sa.ColumnElement[bool]] | None = None
-    document = _parse_filter(query.filter)
-    if document:
-        conditions.append(compile_filter(document, context))
-        if (
-            db.dialect == "sqlite"
-            and starts_from_child_table(document)
-            and _sorted_by_index(query.sort)
-        ):
-            walking = dataclasses.replace(context, child_rows_drive=False)
-            walk_conditions = [read_rule, compile_filter(document, walking)]
-    skip = query.skip or 0
-    take = query.take if query.take is not None else DEFAULT_TAKE
-    projection = projection_module.parse_fields(query.fields) if query.fields else None
-    count = functools.partial(
-        _count_matches,
-        account_id=caller.account_id,
-        where=conditions,
-        read_count=None if document else access.caller_read_count(caller),
-    )
-    try:
-        with db.read(time_limit_ms=limits.list_time_limit_ms) as conn:
-            boards = repository.account_size(conn, caller.account_id) if document else 0
-            # A filter's count visits every match; in a large account it runs beside the
-            # page, on another core.
-            counting = (
-                db.read_aside(count, limits.list_time_limit_ms)
-                if document and boards >= COUNT_ASIDE_FROM
-                else None
-            )
-            total = None if counting is not None else count(conn)
-            page_ids: list[str] = []
-            if total is None or skip < total:
-                page_ids = repository.list_page(
-                    conn,
-                    caller.account_id,
-                    where=conditions,
-                    order_by=_order_by(query.sort, context),
-                    skip=skip,
-                    take=take,
-                    walk=None
-                    if walk_conditions is None
-                    else repository.Walk(walk_conditions, boards, total),
-                )
-            page = _page_of_documents(conn, caller, page_ids, projection)
-        if counting is not None:
-            total = counting.result()
-    except QueryTimeout:
-        raise BadRequest(
-            f"The query took longer than {limits.list_time_limit_ms} ms; narrow the filter."
-        ) from None
-    except RegexRefused as refused:
-        # The translation is valid PostgreSQL; its engine may still find it too large.
-        raise BadRequest(f"filter: PostgreSQL cannot evaluate this $regex: {refused}") from None
-    assert total is not None
-    return b'{"items":[%s],"count":%d,"totalCount":%d}' % (b",".join(page), len(page), total)
-
-
-def _page_of_documents(
-    conn: sa.Connection,
-    caller: Caller,
-    page_ids: list[str],
-    projection: projection_module.Projection | None,
-) -> list[bytes]:
-    """The boards `page_ids` as the caller is served them (JSON, each projected if asked)."""
-    rows = repository.served_rows(conn, caller.account_id, page_ids)
-    grants = repository.load_grants(conn, caller.account_id, page_ids)
-    page = []
-    for row, stored in zip(
-        rows, _stored_documents(conn, caller.account_id, rows, grants), strict=True
-    ):
-        readers = row.readers
-        bits = documents.allowed_actions(caller, row, grants[row.id])
-        if projection is None:
-            page.append(documents.splice(stored, readers, bits))
-        else:
-            whole = documents.decode(stored) | documents.caller_fields(readers, bits)
-            kept = projection_module.apply(whole, projection, always=("id", "accountId"))
-            page.append(orjson.dumps(kept))
-    return page
-
-
-def _count_matches(
-    conn: sa.Connection,
-    account_id: str,
-    where: list[sa.ColumnElement[bool]],
-    read_count: access.ReadCount | None,
-) -> int:
-    """How many boards match `where`; `read_count`, for an unfiltered list, counts the same
-    boards faster."""
-    if read_count is not None:
-        return repository.count_readable(conn, account_id, read_count)
-    return repository.count_matching(conn, account_id, where)
-
-
-def _sorted_by_index(sort: str | None) -> bool:
-    """No sort (id order) or one key with an index of its own."""
-    keys = [key.strip(" ").lstrip("+-") for key in (sort or "id").split(",")]
-    return len(keys) == 1 and keys[0] in INDEXED_SORT_KEYS
+        return served.one_board(conn, caller, row, not_found=not_found)
 
 
 def _access_changes(
@@ -784,7 +517,7 @@ def update(
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
-        return _served_after_change(conn, caller, _write_changed(conn, row, values, limits))
+        return served.after_change(conn, caller, _write_changed(conn, row, values, limits))
 
 
 def _replace_layout_parts(
@@ -901,7 +634,7 @@ def clone(
             copy.pop("dashboard_id")
             labels.append(copy)
         inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
-        return _served_after_change(conn, caller, inserted)
+        return served.after_change(conn, caller, inserted)
 
 
 def save_items(

@@ -4,7 +4,7 @@ A read served the board by loading its row, items, labels and grants and assembl
 in Python; the document (what GET answers, less the fields that depend on who asks or on
 the account's users) is now stored on the row in the transaction that changes the board.
 Boards written before this migration have none: the service renders those from the tables
-when read, and fills them in at start (dashboards.service.store_missing_documents).
+when read, and fills them in at start (dashboards.served.store_missing_documents).
 
 Revision ID: 0008
 Revises: 0007
