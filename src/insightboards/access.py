@@ -208,18 +208,26 @@ class ReadCount:
 
     denied: sa.ColumnElement[bool]
     other: sa.ColumnElement[bool]
+    # The boards that do not inherit and are not `other`: the caller may not read them.
+    unread_uninherited: sa.ColumnElement[bool]
 
 
 @lru_cache(maxsize=1024)
 def caller_read_count(caller: Caller) -> ReadCount:
     terms = _rule_terms(READ, **_as_parameters(caller))
+    readable_anyway = sa.and_(
+        sa.or_(terms.as_owner, terms.from_grants), sa.not_(terms.owner_denied)
+    )
     return ReadCount(
-        denied=sa.and_(dashboards.c.inherits == sa.true(), terms.owner_denied),
-        other=sa.and_(
-            dashboards.c.inherits == sa.false(),
-            sa.or_(terms.as_owner, terms.from_grants),
-            sa.not_(terms.owner_denied),
+        # The masks that deny reading, as a list: one short range of the index each, where
+        # `owner_deny & 1` would test every board the caller owns.
+        denied=sa.and_(
+            dashboards.c.inherits == sa.true(),
+            dashboards.c.created_by_id == caller.user_id,
+            dashboards.c.owner_deny.in_([mask for mask in range(ALL_BITS + 1) if mask & READ]),
         ),
+        other=sa.and_(dashboards.c.inherits == sa.false(), readable_anyway),
+        unread_uninherited=sa.and_(dashboards.c.inherits == sa.false(), sa.not_(readable_anyway)),
     )
 
 

@@ -15,6 +15,7 @@ from insightboards.query.filter import (
     MAX_IN,
     MAX_NODES,
     compile_filter,
+    label_rows_condition,
     starts_from_child_table,
 )
 from insightboards.query.relaxed_json import parse
@@ -126,6 +127,45 @@ def test_a_literal_regex_is_a_substring_test() -> None:
     assert "strpos(dashboards.name, 'off') > 0" in str(
         compiled.compile(compile_kwargs={"literal_binds": True})
     )
+
+
+def label_rows_sql(document: dict[str, Any]) -> str | None:
+    condition = label_rows_condition(document, CONTEXT)
+    if condition is None:
+        return None
+    return str(condition.compile(compile_kwargs={"literal_binds": True}))
+
+
+def test_a_filter_for_one_kind_of_label_is_a_condition_on_label_rows() -> None:
+    assert label_rows_sql({"tags.name": "okr"}) == "dashboard_labels.name = 'okr'"
+    assert "dashboard_labels.name IN ('a', 'b')" in (
+        label_rows_sql({"tags.name": {"$in": ["a", "b"]}}) or ""
+    )
+    assert "REGEXP" in (label_rows_sql({"tags.title": {"$regex": "^o", "$options": "i"}}) or "")
+    elem = label_rows_sql({"tags": {"$elemMatch": {"name": "okr", "isActive": True}}}) or ""
+    assert "dashboard_labels.name = 'okr'" in elem and "dashboard_labels.is_active" in elem
+    assert "EXISTS" not in elem and "dashboards." not in elem
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"tags.name": None},  # also boards without labels
+        {"tags.name": {"$in": ["a", None]}},
+        {"tags.name": {"$ne": "okr"}},  # about all of a board's labels
+        {"tags.name": {"$nin": ["okr"]}},
+        {"tags.name": {"$not": {"$eq": "okr"}}},
+        {"tags.name": {"$exists": True}},
+        {"tags.name": {"$all": ["a", "b"]}},  # two labels, maybe different ones
+        {"tags.name": {"$gte": "a", "$lte": "b"}},
+        {"tags": {"$size": 1}},
+        {"tags.name": "okr", "archived": False},  # also a board field
+        {"$or": [{"tags.name": "a"}, {"tags.name": "b"}]},
+        {"insights.insightId": "i1"},
+    ],
+)
+def test_other_filters_are_not_label_conditions(document: dict[str, Any]) -> None:
+    assert label_rows_sql(document) is None
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,7 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
     all_okr, all_sparse = expected(okr), expected(sparse)
     assert (len(all_okr), len(all_sparse)) == (100, 15)
     with database.read() as conn:
-        boards = repository.account_size(conn, caller.account_id)
+        boards, _ = repository.account_counts(conn, caller.account_id)
         assert boards == 302  # and the two built-in reports
 
         def walked(document: dict[str, Any], skip: int, take: int) -> list[str] | None:

@@ -3,6 +3,7 @@
 import re
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
@@ -88,7 +89,8 @@ def _check_id(dashboard_id: str) -> None:
     "may come in the query string or in a JSON body; the query string wins.",
     responses=_responses(*_COMMON),
 )
-def list_dashboards(
+async def list_dashboards(
+    request: Request,
     database: DatabaseDep,
     caller: CallerDep,
     limits: LimitsDep,
@@ -101,18 +103,8 @@ def list_dashboards(
     body: Annotated[ListQuery | None, Body()] = None,
 ) -> Response:
     from_body = body or ListQuery()
-    if body is not None:
-        # What the query string overrides is not used, and must be valid all the same.
-        listing.check_query(
-            database,
-            caller,
-            ListQuery.model_construct(
-                filter=body.filter if filter is not None else None,
-                sort=body.sort if sort is not None else None,
-                fields=body.fields if fields is not None else None,
-            ),
-        )
-    # Both sources are validated already; the query string wins.
+    # Both sources are validated already (what the query string overrides by the service,
+    # below); the query string wins.
     query = ListQuery.model_construct(
         skip=skip if skip is not None else from_body.skip,
         take=next(
@@ -122,8 +114,22 @@ def list_dashboards(
         sort=sort if sort is not None else from_body.sort,
         filter=filter if filter is not None else from_body.filter,
     )
-    # Serialized by the service, as _board's are.
-    page = listing.list_page(database, caller, query, limits)
+    overridden = None
+    if body is not None:
+        overridden = ListQuery.model_construct(
+            filter=body.filter if filter is not None else None,
+            sort=body.sort if sort is not None else None,
+            fields=body.fields if fields is not None else None,
+        )
+
+    def page_of_boards() -> bytes:
+        if overridden is not None:
+            # What the query string overrides is not used, and must be valid all the same.
+            listing.check_query(database, caller, overridden)
+        # Serialized by the service, as _board's are.
+        return listing.list_page(database, caller, query, limits)
+
+    page = await anyio.to_thread.run_sync(page_of_boards, limiter=request.app.state.list_threads)
     return Response(page, media_type="application/json")
 
 

@@ -507,12 +507,24 @@ def page_query(
     )
 
 
-def account_size(conn: sa.Connection, account_id: str) -> int:
-    """How many dashboards the account has (kept by triggers, see tables.dashboard_counts)."""
-    boards = conn.execute(
-        sa.select(dashboard_counts.c.boards).where(dashboard_counts.c.account_id == account_id)
-    ).scalar()
-    return boards or 0
+def account_counts(conn: sa.Connection, account_id: str) -> tuple[int, int]:
+    """How many dashboards the account has, and how many of them inherit the account's
+    defaults (kept by triggers, see tables.dashboard_counts)."""
+    counts = conn.execute(
+        sa.select(dashboard_counts.c.boards, dashboard_counts.c.inheriting).where(
+            dashboard_counts.c.account_id == account_id
+        )
+    ).first()
+    return (counts[0], counts[1]) if counts else (0, 0)
+
+
+def labelled_count_query(account_id: str, condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """How many boards have a label meeting `condition` (over rows of dashboard_labels),
+    from the label index alone."""
+    labels = dashboard_labels
+    return sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id))).where(
+        labels.c.account_id == account_id, condition
+    )
 
 
 def count_matching(
@@ -543,6 +555,25 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
     )
     total = inheriting - count(rule.denied) + count(rule.other)
     return int(conn.execute(sa.select(total)).scalar_one())
+
+
+def unread_count_query(
+    account_id: str, matching: sa.ColumnElement[bool], rule: ReadCount
+) -> sa.Select[Any]:
+    """Of the boards `matching`, how many the caller may not read: those they own and denied
+    themselves reading, and those not inheriting the account's defaults that neither
+    ownership nor a grant opens to them. Two ranges of ix_dashboards_inherits; the first is
+    within the caller's own boards, the second all the boards that do not inherit."""
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+        return (
+            sa.select(sa.func.count())
+            .select_from(dashboards)
+            .where(dashboards.c.account_id == account_id, condition, matching)
+            .scalar_subquery()
+        )
+
+    return sa.select(count(rule.denied) + count(rule.unread_uninherited))
 
 
 def _tie_breaker(order_by: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:

@@ -38,6 +38,9 @@ class QueryContext:
     # database can walk an index in the sort's order and stop after a page (SQLite only,
     # whose planner cannot weigh a LIMIT; see repository.list_page).
     child_rows_drive: bool = True
+    # True: a condition on one label (item, grant) stays a condition on that element's row,
+    # instead of "the board has such an element" (filter.label_rows_condition).
+    element_rows: bool = False
 
 
 Expression = Callable[[QueryContext], sa.ColumnElement[Any]]
@@ -93,6 +96,8 @@ class ArrayOfObjects:
     selects: sa.ColumnElement[bool] | None = None
 
     def scope(self, context: QueryContext) -> ElementScope:
+        if context.element_rows:
+            return _RowScope(self, context)
         return _TableScope(self, context)
 
 
@@ -147,6 +152,14 @@ class _TableScope(ElementScope):
             .correlate_except(table)
             .scalar_subquery()
         )
+
+
+class _RowScope(_TableScope):
+    """One element row of the table itself: its condition is not wrapped in "some element
+    of the board"."""
+
+    def exists(self, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        return sa.and_(condition, *self._own_rows())
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Every expression produced here is two-valued (never SQL NULL), so `$not` and `$n
 plain negations.
 """
 
+import dataclasses
 import math
 import re
 import sys
@@ -81,6 +82,38 @@ def compile_filter(document: Any, context: QueryContext) -> Condition:
         raise BadRequest("filter: must be an object")
     _reject_bad_text(document)
     return _Compiler(context).document(document, depth=0)
+
+
+# The operators that one label must meet on its own (each is one "some label such that").
+_ONE_LABEL = {"$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$regex", "$elemMatch"}
+
+
+def label_rows_condition(document: Any, context: QueryContext) -> Condition | None:
+    """When `document` asks only that a board have a label meeting one condition
+    (`{"tags.name": "okr"}`, `{"tags": {"$elemMatch": ...}}`), that condition over rows of
+    dashboard_labels: the boards it matches are those rows' boards, which the label index
+    counts without visiting a board. None for any other filter. `document` compiles."""
+    if not isinstance(document, dict) or len(document) != 1:
+        return None
+    ((path, value),) = document.items()
+    if path == "tags":
+        if not (isinstance(value, dict) and set(value) == {"$elemMatch"}):
+            return None
+    elif path.startswith("tags.") and path[len("tags.") :] in ARRAYS["tags"].fields:
+        ops = _Compiler.operators(path, value)
+        asked = {op: operand for op, operand in ops.items() if op != "$options"}
+        if len(asked) != 1:
+            return None
+        ((op, operand),) = asked.items()
+        # A null also matches boards without labels; $ne, $nin, $not and $exists are about
+        # all of a board's labels; $all and $size about several.
+        if op not in _ONE_LABEL or operand is None:
+            return None
+        if op == "$in" and (not isinstance(operand, list) or None in operand):
+            return None
+    else:
+        return None
+    return compile_filter(document, dataclasses.replace(context, element_rows=True))
 
 
 # Operators whose every match must have a matching label, item or grant.
