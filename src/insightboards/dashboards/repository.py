@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import operators
 
 from insightboards.access import READ, ReadCount, allowed_predicate
@@ -22,6 +23,7 @@ from insightboards.dashboards.records import (
     LabelRecord,
     ServedRecord,
 )
+from insightboards.database import Prepared
 from insightboards.loop_reads import LoopReads
 from insightboards.tables import (
     AnyRow,
@@ -299,14 +301,10 @@ def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> d
     return {row.id: row.readers for row in rows}
 
 
-# Boards as served (records.ServedRecord): a page's, and one board's.
+# Boards as served (records.ServedRecord): one board's, and a page's (served_page).
 _SERVED_COLUMNS = (
     *(dashboards.c[name] for name in ServedRecord._fields[:-1]),
     _readers_expression().label("readers"),
-)
-_SERVED = sa.select(*_SERVED_COLUMNS).where(
-    dashboards.c.account_id == sa.bindparam("account_id"),
-    dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
 )
 _SERVED_ONE = sa.select(*_SERVED_COLUMNS).where(
     dashboards.c.account_id == sa.bindparam("account_id"),
@@ -322,12 +320,67 @@ _GRANTS_OF_ONE = (
 )
 
 
-def served_rows(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> list[ServedRecord]:
-    """The boards `ids` that exist, in that order."""
+def _grants_json(dialect: str) -> sa.ScalarSelect[Any]:
+    """A board's grants as a JSON array of [kind, principal, actions] (NULL when none on
+    PostgreSQL), for a statement over `dashboards`."""
+    grants = dashboard_grants
+    columns = (grants.c.principal_kind, grants.c.principal_id, grants.c.actions)
+    aggregate = (
+        sa.func.json_group_array(sa.func.json_array(*columns))
+        if dialect == "sqlite"
+        else sa.func.json_agg(sa.func.json_build_array(*columns))
+    )
+    return (
+        sa.select(aggregate)
+        .where(
+            grants.c.account_id == dashboards.c.account_id, grants.c.dashboard_id == dashboards.c.id
+        )
+        .scalar_subquery()
+    )
+
+
+def _served_page(dialect: sa.Dialect) -> Prepared:
+    """The boards of a page with their grants, in one statement; the ids come as one
+    parameter (a JSON array on SQLite, an array on PostgreSQL), so its SQL never changes."""
+    ids: sa.BindParameter[Any] = sa.bindparam("ids")
+    listed: sa.ColumnElement[bool]
+    if dialect.name == "sqlite":
+        each: sa.Select[Any] = sa.select(sa.column("value")).select_from(sa.func.json_each(ids))
+        listed = dashboards.c.id.in_(each)
+    else:
+        listed = dashboards.c.id == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.String)))
+    statement = sa.select(*_SERVED_COLUMNS, _grants_json(dialect.name)).where(
+        dashboards.c.account_id == sa.bindparam("account_id"), listed
+    )
+    return Prepared(statement, dialect)
+
+
+_SERVED_PAGE: dict[sa.Dialect, Prepared] = {}
+
+
+def served_page(
+    conn: sa.Connection, account_id: str, ids: Sequence[str]
+) -> list[tuple[ServedRecord, list[GrantRecord]]]:
+    """The boards `ids` that exist, in that order, each with its grants (in no particular
+    order)."""
     if not ids:
         return []
-    rows = conn.execute(_SERVED, {"account_id": account_id, "ids": list(ids)})
-    by_id = {row.id: row for row in map(ServedRecord._make, rows)}
+    prepared = _SERVED_PAGE.get(conn.dialect)
+    if prepared is None:
+        prepared = _SERVED_PAGE[conn.dialect] = _served_page(conn.dialect)
+    listed = orjson.dumps(list(ids)).decode() if conn.dialect.name == "sqlite" else list(ids)
+    by_id = {}
+    for found in prepared.rows(conn, account_id=account_id, ids=listed):
+        row, grants = ServedRecord._make(found[:-1]), found[-1]
+        if isinstance(grants, (str, bytes)):
+            grants = orjson.loads(grants)
+        by_id[row.id] = (
+            row,
+            [
+                GrantRecord(account_id, row.id, kind, principal, actions, position)
+                for position, (kind, principal, actions) in enumerate(grants or ())
+            ],
+        )
     return [by_id[board_id] for board_id in ids if board_id in by_id]
 
 
@@ -342,28 +395,12 @@ def grants_of(conn: sa.Connection, account_id: str, dashboard_id: str) -> list[G
     return [GrantRecord._make(row) for row in rows]
 
 
-_GRANTS_AS_JSON = (
-    sa.select(
-        sa.func.json_group_array(
-            sa.func.json_array(
-                dashboard_grants.c.principal_kind,
-                dashboard_grants.c.principal_id,
-                dashboard_grants.c.actions,
-            )
-        )
-    )
-    .where(
-        dashboard_grants.c.account_id == dashboards.c.account_id,
-        dashboard_grants.c.dashboard_id == dashboards.c.id,
-    )
-    .scalar_subquery()
-)
 # One statement, so one state of the database (no transaction needed): the board, its
 # grants (SQLite's JSON) and the auth counter that a cached caller must match.
 _SERVED_ON_LOOP = sa.select(
     *_SERVED_COLUMNS,
     sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1).scalar_subquery(),
-    _GRANTS_AS_JSON,
+    _grants_json("sqlite"),
 ).where(
     dashboards.c.account_id == sa.bindparam("account_id"), dashboards.c.id == sa.bindparam("id")
 )
@@ -444,7 +481,9 @@ def list_page(
             where = walk.where
     if page_ids is None:
         # The indexes answer the page's ids without reading rows.
-        page_ids = list(conn.execute(page_query(account_id, where, order_by, skip, take)).scalars())
+        page_ids = list(
+            conn.execute(page_query(account_id, where, order_by, skip, take)).scalars().all()
+        )
     return page_ids
 
 
@@ -486,7 +525,9 @@ def walk_page_ids(
             bounded.append(sa.tuple_(*keys) >= sa.tuple_(*last))
         else:
             bounded.append(sa.tuple_(*keys) <= sa.tuple_(*last))
-    page_ids = list(conn.execute(page_query(account_id, bounded, order_by, skip, take)).scalars())
+    page_ids = list(
+        conn.execute(page_query(account_id, bounded, order_by, skip, take)).scalars().all()
+    )
     return page_ids if len(page_ids) == take or last is None else None
 
 

@@ -130,8 +130,9 @@ def page(
     projection: projection_module.Projection | None,
 ) -> list[bytes]:
     """The boards `page_ids` as the caller is served them (JSON, each projected if asked)."""
-    rows = repository.served_rows(conn, caller.account_id, page_ids)
-    grants = repository.load_grants(conn, caller.account_id, page_ids)
+    boards = repository.served_page(conn, caller.account_id, page_ids)
+    rows = [row for row, _ in boards]
+    grants = {row.id: row_grants for row, row_grants in boards}
     page = []
     for row, stored in zip(
         rows, stored_documents(conn, caller.account_id, rows, grants), strict=True
