@@ -81,3 +81,50 @@ def test_a_cached_token_still_spends_its_budget_and_is_revoked_at_once(
         revoked = admin(server.database_url, "revoke-token", "--token", tenant.tokens["admin"])
         assert revoked == {"revoked": True}
         assert_problem(client.get(path), 401)
+
+
+def test_a_list_answers_as_the_route_does(api: Api) -> None:
+    first = api.create(name="fast list one", tags=[{"name": "fastlist"}])
+    second = api.create(name="fast list two", tags=[{"name": "fastlist"}, {"name": "other"}])
+    labelled = {"filter": '{"tags.name": "fastlist"}', "sort": "-dateCreated"}
+    for query in (
+        {**labelled, "take": "1"},
+        {**labelled, "skip": "1", "limit": "5", "fields": "id,name,tags"},
+        {"filter": '{name: {$regex: "^fast list"}}', "take": "0"},
+        {},
+    ):
+        fast = api.client.get("/dashboards", params=query)
+        # A parameter the fast path does not know sends the request to the route, which
+        # ignores it.
+        routed = api.client.get("/dashboards", params={**query, "via": "route"})
+        assert fast.status_code == routed.status_code == 200, fast.text
+        assert fast.headers["content-type"] == routed.headers["content-type"]
+        assert fast.content == routed.content
+    page = api.list(**labelled, take="1")
+    assert page["totalCount"] == 2 and page["items"] == [second]
+    assert api.list(**labelled, skip="1", take="1")["items"] == [first]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"take": "1001"},
+        {"take": "-1"},
+        {"skip": "x"},
+        {"filter": "{nope: 1}"},
+        {"filter": '{"tags.name": {"$bad": 1}}'},
+        {"sort": "nope"},
+        {"fields": "a" * 2001},
+    ],
+)
+def test_a_list_the_route_refuses_is_refused(api: Api, query: dict[str, str]) -> None:
+    assert_problem(api.client.get("/dashboards", params=query), 400)
+
+
+def test_a_cached_token_spends_its_budget_on_lists_too(limited: tuple[Server, Tenant]) -> None:
+    server, tenant = limited
+    viewer = {"Authorization": f"Bearer {tenant.tokens['viewer']}"}
+    with httpx.Client(base_url=f"{server.base_url}/results/api/v1", headers=viewer) as client:
+        answers = [client.get("/dashboards", params={"take": "1"}) for _ in range(6)]
+    assert [answer.status_code for answer in answers[:5]] == [200] * 5
+    assert_problem(answers[5], 429)

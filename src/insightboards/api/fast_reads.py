@@ -1,26 +1,39 @@
-"""GET of one board by id, answered before FastAPI when nothing about it is unusual.
+"""The two hottest GETs, answered before FastAPI when nothing about them is unusual: one
+board by id, and a list whose query is all in the query string.
 
-It is the API's most frequent call, and FastAPI's per-request machinery (dependencies, a
-thread-pool trip, response validation) cost several times the work itself. Here a GET is
-answered at once when its token's caller is cached at the current auth counter, its rate
-budget allows it, the board exists with a stored document and the caller may read it.
-Anything else (no token, an unknown or changed one, a missing or forbidden board, a
-PostgreSQL database) goes on to the FastAPI route, which answers it, errors included, as
-the OpenAPI document says; this answer is the same as that route's.
+They are the API's most frequent calls, and FastAPI's per-request machinery (dependencies,
+parameter validation, exception middleware, a thread-pool trip) cost as much as the work
+itself. Here a GET is answered at once when its token's caller is cached at the current
+auth counter and its rate budget allows it; a board when it exists with a stored document
+and the caller may read it, on the event loop; a list when each parameter is one plainly
+valid value, on the lists' own threads. Anything else (no token, an unknown or changed one,
+a missing or forbidden board, a parameter FastAPI would refuse or one it does not know, a
+body, a filter the service refuses, a PostgreSQL database) goes on to the FastAPI route,
+which answers it, errors included, as the OpenAPI document says; these answers are the
+same as the routes'.
 """
 
 import re
 from collections.abc import Iterable
+from urllib.parse import parse_qsl
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
-from insightboards.dashboards import served
-from insightboards.dashboards.documents import Served
-from insightboards.errors import TooManyRequests
+from insightboards.dashboards import listing, served
+from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, ListQuery
+from insightboards.errors import InsightboardsError, TooManyRequests
+from insightboards.query.projection import MAX_FIELDS_LENGTH
+
+# The list parameters' bounds, as the route declares them (api/dashboards.py, schemas.py).
+_WHOLE_NUMBERS = {"skip": MAX_SKIP, "take": MAX_TAKE, "limit": MAX_TAKE}
+_TEXTS = {"fields": MAX_FIELDS_LENGTH, "sort": 1000, "filter": 100_000}
+_DIGITS = re.compile(r"[0-9]{1,10}")
+Headers = list[tuple[bytes, bytes]]
 
 
 class FastBoardReads:
@@ -29,39 +42,59 @@ class FastBoardReads:
         self.api = api
         alternatives = "|".join(re.escape(prefix) for prefix in prefixes)
         self._board_path = re.compile(rf"(?:{alternatives})/dashboards/([0-9a-f]{{24}})")
+        self._list_path = re.compile(rf"(?:{alternatives})/dashboards")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        served = None
+        answer = None
         if scope["type"] == "http" and scope["method"] == "GET":
-            match = self._board_path.fullmatch(scope["path"])
+            path = scope["path"]
+            match = self._board_path.fullmatch(path)
             if match is not None:
-                served = self._serve(scope, match.group(1))
-        if served is None:
+                answer = self._board(scope, match.group(1))
+            elif self._list_path.fullmatch(path):
+                answer = await self._list(scope)
+        if answer is None:
             await self.app(scope, receive, send)
             return
+        body, headers = answer
         headers = [
             (b"content-type", b"application/json"),
-            (b"content-length", b"%d" % len(served.body)),
-            (b"etag", b'"%d"' % served.version),
+            (b"content-length", b"%d" % len(body)),
+            *headers,
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": served.body})
+        await send({"type": "http.response.body", "body": body})
 
-    def _serve(self, scope: Scope, dashboard_id: str) -> Served | None:
-        state = self.api.state
-        reads = getattr(state, "loop_reads", None)
-        if reads is None:
-            return None
+    def _token(self, scope: Scope) -> tuple[str, str | None] | None:
+        """The bearer token and the gtmhub-accountId header, when each is there once at most."""
         token = account_header = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, credentials = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer":
-                    token = credentials
+                if token is not None or scheme.lower() != "bearer":
+                    return None
+                token = credentials
             elif name == b"gtmhub-accountid":
+                if account_header is not None:
+                    return None
                 account_header = value.decode("latin-1")
-        if token is None:
+        return None if token is None else (token, account_header)
+
+    def _spend(self, scope: Scope, caller: Caller, token_hash: str) -> bool:
+        try:
+            self.api.state.rate_limiter.spend(token_hash)
+        except TooManyRequests:
+            return False  # the route refuses it, with the problem document
+        scope.setdefault("state", {})["account_id"] = caller.account_id  # for the access log
+        return True
+
+    def _board(self, scope: Scope, dashboard_id: str) -> tuple[bytes, Headers] | None:
+        state = self.api.state
+        reads = getattr(state, "loop_reads", None)
+        found = self._token(scope)
+        if reads is None or found is None:
             return None
+        token, account_header = found
         account_id = accounts_service.token_account(token)
         if account_id is None or account_header not in (None, account_id):
             return None
@@ -71,13 +104,64 @@ class FastBoardReads:
         def caller_at(counter: int) -> Caller | None:
             return callers.get(token_hash, counter)
 
-        found = served.get_on_loop(reads, caller_at, account_id, dashboard_id)
-        if found is None:
+        board = served.get_on_loop(reads, caller_at, account_id, dashboard_id)
+        if board is None or not self._spend(scope, board[0], token_hash):
             return None
-        caller, board = found
-        try:
-            state.rate_limiter.spend(token_hash)
-        except TooManyRequests:
-            return None  # the route refuses it, with the problem document
-        scope.setdefault("state", {})["account_id"] = caller.account_id  # for the access log
-        return board
+        return board[1].body, [(b"etag", b'"%d"' % board[1].version)]
+
+    async def _list(self, scope: Scope) -> tuple[bytes, Headers] | None:
+        state = self.api.state
+        reads = getattr(state, "loop_reads", None)
+        found = self._token(scope)
+        query = _list_query(scope)
+        if reads is None or found is None or query is None or _has_body(scope):
+            return None
+        token, account_header = found
+        caller = accounts_service.cached_caller(reads, state.callers, token)
+        if caller is None or account_header not in (None, caller.account_id):
+            return None
+        if not self._spend(scope, caller, accounts_service.hash_token(token)):
+            return None
+
+        def page() -> bytes | None:
+            try:
+                return listing.list_page(state.database, caller, query, state.limits)
+            except InsightboardsError:
+                return None  # the route answers it again, with the problem document
+
+        body = await anyio.to_thread.run_sync(page, limiter=state.list_threads)
+        return None if body is None else (body, [])
+
+
+def _list_query(scope: Scope) -> ListQuery | None:
+    """The list query of the query string when every parameter is known, given once and
+    plainly valid; None for anything the route should see."""
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name in values or (name not in _WHOLE_NUMBERS and name not in _TEXTS):
+            return None
+        values[name] = value
+    numbers = {}
+    for name, bound in _WHOLE_NUMBERS.items():
+        if name in values:
+            if not _DIGITS.fullmatch(values[name]) or int(values[name]) > bound:
+                return None
+            numbers[name] = int(values[name])
+    for name, longest in _TEXTS.items():
+        if name in values and (len(values[name]) > longest or "\x00" in values[name]):
+            return None
+    take = numbers.get("take", numbers.get("limit"))
+    return ListQuery.model_construct(
+        skip=numbers.get("skip"),
+        take=take,
+        fields=values.get("fields"),
+        sort=values.get("sort"),
+        filter=values.get("filter"),
+    )
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
