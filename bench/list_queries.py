@@ -2,7 +2,8 @@
 
 Seeds dashboards (with items and labels) straight into the database in bulk, starts
 `insightboards serve` on it, and times typical list queries over HTTP from one client:
-by label, by name regex, by owner, and a sorted page 50 deep. Prints p50/p99 in ms.
+by label, by name regex, by owner, and a sorted page 50 deep. Prints p50/p99 in ms, and
+the server's resident memory after each size's queries.
 
     .venv/bin/python bench/list_queries.py                       # 1k, 10k, 100k on SQLite
     .venv/bin/python bench/list_queries.py --sizes 1000 10000 --requests 100
@@ -148,9 +149,18 @@ def main() -> None:
                             f" {percentile(timings, 0.99):8.2f} {total:>8}",
                             flush=True,
                         )
+                print(f"{size:>10}  {'server RSS':<18} {resident_mib(server.process.pid):8.0f} MiB")
             finally:
                 server.stop()
         database.dispose()
+
+
+def resident_mib(pid: int) -> float:
+    """The process's resident memory (Linux), after the queries."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,14 @@ def insert_account(
     )
 
 
+_ACCOUNT = sa.select(accounts).where(accounts.c.id == sa.bindparam("account_id"))
+# Built once: every create locks its account.
+_ACCOUNT_FOR_UPDATE = _ACCOUNT.with_for_update()
+
+
 def get_account(conn: sa.Connection, account_id: str, for_update: bool = False) -> AnyRow | None:
-    query = sa.select(accounts).where(accounts.c.id == account_id)
-    if for_update:
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    query = _ACCOUNT_FOR_UPDATE if for_update else _ACCOUNT
+    return conn.execute(query, {"account_id": account_id}).first()
 
 
 def any_account_exists(conn: sa.Connection) -> bool:

@@ -24,6 +24,7 @@ from insightboards.dashboards.records import (
     ServedRecord,
 )
 from insightboards.database import Prepared
+from insightboards.errors import Conflict
 from insightboards.loop_reads import LoopReads
 from insightboards.tables import (
     AnyRow,
@@ -60,8 +61,19 @@ _DELETE_CHILDREN = {
 }
 
 
+class TagTaken(Conflict):
+    """Another board of the account has the tag (checked first, or the unique index found it
+    taken by a concurrent write)."""
+
+    def __init__(self, tag: str | None) -> None:
+        super().__init__(f"A dashboard with tag '{tag}' already exists.")
+
+
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
-    conn.execute(_INSERT[dashboards.name], values)
+    try:
+        conn.execute(_INSERT[dashboards.name], values)
+    except sa.exc.IntegrityError:
+        raise TagTaken(values["tag"]) from None
 
 
 def get(
@@ -88,22 +100,31 @@ def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> DashboardRecor
     return _first(conn, query, DashboardRecord)
 
 
-def tag_taken(conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None) -> bool:
-    query = sa.select(dashboards.c.id).where(
-        dashboards.c.account_id == account_id, dashboards.c.tag == tag
+# Statements of every create, built once (see _INSERT).
+_TAG_TAKEN = (
+    sa.select(dashboards.c.id)
+    .where(
+        dashboards.c.account_id == sa.bindparam("account_id"),
+        dashboards.c.tag == sa.bindparam("tag"),
+        dashboards.c.id != sa.bindparam("except_id"),
     )
-    if except_id is not None:
-        query = query.where(dashboards.c.id != except_id)
-    return conn.execute(query.limit(1)).first() is not None
+    .limit(1)
+)
+_COUNT_OWNED = (
+    sa.select(sa.func.count())
+    .select_from(dashboards)
+    .where(dashboards.c.account_id == sa.bindparam("account_id"), sa.not_(dashboards.c.is_report))
+)
+
+
+def tag_taken(conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None) -> bool:
+    values = {"account_id": account_id, "tag": tag, "except_id": except_id or ""}
+    return conn.execute(_TAG_TAKEN, values).first() is not None
 
 
 def count_owned(conn: sa.Connection, account_id: str) -> int:
     """Dashboards that count against a plan's cap: all but the built-in reports."""
-    return conn.execute(
-        sa.select(sa.func.count())
-        .select_from(dashboards)
-        .where(dashboards.c.account_id == account_id, sa.not_(dashboards.c.is_report))
-    ).scalar_one()
+    return conn.execute(_COUNT_OWNED, {"account_id": account_id}).scalar_one()
 
 
 def update(
@@ -119,7 +140,10 @@ def update(
     )
     if expected_version is not None:
         statement = statement.where(dashboards.c.version == expected_version)
-    result = conn.execute(statement.values(version=dashboards.c.version + 1, **values))
+    try:
+        result = conn.execute(statement.values(version=dashboards.c.version + 1, **values))
+    except sa.exc.IntegrityError:
+        raise TagTaken(values.get("tag")) from None
     return result.rowcount > 0
 
 

@@ -37,7 +37,6 @@ from insightboards.dashboards.schemas import (
 from insightboards.database import Database
 from insightboards.errors import (
     BadRequest,
-    Conflict,
     Forbidden,
     NotFound,
     PaymentRequired,
@@ -249,10 +248,7 @@ def _write_changed(
         grants,
         limits,
     )
-    try:
-        repository.update(conn, account_id, board_id, {**values, "document": stored}, row.version)
-    except sa.exc.IntegrityError:
-        raise Conflict(f"A dashboard with tag '{values.get('tag')}' already exists.") from None
+    repository.update(conn, account_id, board_id, {**values, "document": stored}, row.version)
     return changed, grants, stored
 
 
@@ -302,7 +298,7 @@ def _check_tag_free(
     conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None
 ) -> None:
     if repository.tag_taken(conn, account_id, tag, except_id):
-        raise Conflict(f"A dashboard with tag '{tag}' already exists.")
+        raise repository.TagTaken(tag)
 
 
 def _free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
@@ -349,11 +345,7 @@ def _insert(
         grant_records,
         limits,
     )
-    try:
-        repository.insert_dashboard(conn, {"account_id": account_id, **columns, "document": stored})
-    except sa.exc.IntegrityError:
-        # A concurrent create took the tag between our check and the insert.
-        raise Conflict(f"A dashboard with tag '{columns['tag']}' already exists.") from None
+    repository.insert_dashboard(conn, {"account_id": account_id, **columns, "document": stored})
     for table, rows in zip(repository.CHILD_TABLES, (items, labels, grants), strict=True):
         repository.insert_children(conn, table, account_id, board_id, rows)
     return row, grant_records, stored
