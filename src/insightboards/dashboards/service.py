@@ -16,7 +16,7 @@ from insightboards import access
 from insightboards.access import ALL_BITS, Action, Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
-from insightboards.dashboards import documents, repository, served
+from insightboards.dashboards import documents, input_rows, repository, served
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, count_nested
 from insightboards.dashboards.records import (
@@ -26,8 +26,6 @@ from insightboards.dashboards.records import (
     LabelRecord,
 )
 from insightboards.dashboards.schemas import (
-    SECTION_HEADER,
-    AccessIn,
     CloneRequest,
     DashboardCreate,
     DashboardItemIn,
@@ -36,7 +34,6 @@ from insightboards.dashboards.schemas import (
 )
 from insightboards.database import Database
 from insightboards.errors import (
-    BadRequest,
     Forbidden,
     NotFound,
     PaymentRequired,
@@ -49,164 +46,11 @@ _TAG_ALPHABET = string.ascii_lowercase + string.digits
 BUILTIN_REPORTS = (("Performance", "performance-report"), ("Process", "process-report"))
 
 
-# --- building rows from input -------------------------------------------------------------
+# --- tags ----------------------------------------------------------------------------------
 
 
 def _new_tag() -> str:
     return "".join(secrets.choice(_TAG_ALPHABET) for _ in range(9))
-
-
-def _label_json(label: LabelIn, caller: Caller, now: str) -> dict[str, Any]:
-    return {
-        "id": label.id or new_id(),
-        "name": label.name,
-        "title": label.title,
-        "isActive": label.isActive,
-        "createdBy": label.createdBy or caller.user_id,
-        "dateCreated": label.dateCreated or now,
-        "items": [_label_json(child, caller, now) for child in label.items],
-    }
-
-
-def _label_rows(labels: Sequence[LabelIn], caller: Caller, now: str) -> list[dict[str, Any]]:
-    rows = []
-    for position, label in enumerate(labels):
-        data = _label_json(label, caller, now)
-        rows.append(
-            {
-                "position": position,
-                "label_id": data["id"],
-                "name": data["name"],
-                "title": data["title"],
-                "is_active": data["isActive"],
-                "created_by": data["createdBy"],
-                "date_created": data["dateCreated"],
-                "children": data["items"],
-            }
-        )
-    return rows
-
-
-def _access_columns(access_in: AccessIn | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Dashboard columns and grant rows for an `access` input (None: the defaults)."""
-    if access_in is None:
-        return {"inherits": True, "owner_grant": ALL_BITS, "owner_deny": 0}, []
-    owner = access_in.ownerPermissions
-    columns = {
-        "inherits": access_in.inherits,
-        "owner_grant": access.to_bits(owner.grant.general)
-        if owner is not None and owner.grant is not None
-        else ALL_BITS,
-        "owner_deny": access.to_bits(owner.deny.general)
-        if owner is not None and owner.deny is not None
-        else 0,
-    }
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for permission in access_in.permissions:
-        key = (permission.principalKind, permission.principalId)
-        if key not in merged:
-            merged[key] = {
-                "principal_kind": key[0],
-                "principal_id": key[1],
-                "actions": 0,
-                "position": len(merged),
-            }
-        merged[key]["actions"] |= access.to_bits(permission.grant.general)
-    return columns, list(merged.values())
-
-
-def _item_row(
-    item: DashboardItemIn,
-    *,
-    item_id: str,
-    position: int,
-    caller: Caller,
-    now: str,
-    previous: ItemRecord | None,
-) -> dict[str, Any]:
-    common = {
-        "id": item_id,
-        "position": position,
-        "row": item.row,
-        "col": item.col,
-        "size_x": item.sizeX,
-        "size_y": item.sizeY,
-        "created_by_id": previous.created_by_id if previous is not None else caller.user_id,
-        "modified_by_id": caller.user_id,
-        "date_created": previous.date_created if previous is not None else now,
-        "date_updated": now,
-        # Every row has every column, so that a layout inserts as one batch.
-        "insight_id": None,
-        "insight_name": None,
-        "header": None,
-        "sub_header": None,
-    }
-    if item.is_section_header:
-        header, sub_header = item.header_text
-        previous_header_id = (
-            previous.details.get("sectionHeaderId")
-            if previous is not None and previous.kind == "sectionHeader"
-            else None
-        )
-        return {
-            **common,
-            "kind": "sectionHeader",
-            "header": header,
-            "sub_header": sub_header,
-            "details": {"sectionHeaderId": previous_header_id or new_id()},
-        }
-    details = item.model_dump(
-        mode="json",
-        include={
-            "type",
-            "insightTitle",
-            "filters",
-            "settings",
-            "insightRequiredEntities",
-            "insightSource",
-            "insightState",
-        },
-    )
-    return {
-        **common,
-        "kind": "insight",
-        "insight_id": item.insightId,
-        "insight_name": item.insightName,
-        "details": details,
-    }
-
-
-def _as_section_headers(items: Sequence[DashboardItemIn]) -> list[DashboardItemIn]:
-    """Items sent under `sectionHeaders` are section headers, whatever their `type` says."""
-    return [item.model_copy(update={"type": SECTION_HEADER}) for item in items]
-
-
-def _layout_rows(
-    items: Sequence[DashboardItemIn],
-    caller: Caller,
-    now: str,
-    previous: dict[str, ItemRecord] | None = None,
-) -> list[dict[str, Any]]:
-    """Rows for a whole layout; ids sent are kept, missing ones are generated."""
-    previous = previous or {}
-    seen: set[str] = set()
-    rows = []
-    for position, item in enumerate(items):
-        item_id = item.id or new_id()
-        if item_id in seen:
-            raise BadRequest(f"Item id {item_id} appears twice in the layout.")
-        seen.add(item_id)
-        rows.append(
-            _item_row(
-                item,
-                item_id=item_id,
-                position=position,
-                caller=caller,
-                now=now,
-                previous=previous.get(item_id),
-            )
-        )
-    return rows
 
 
 # --- the document a change writes ----------------------------------------------------------
@@ -366,7 +210,7 @@ def create(
     )
     now = now_iso()
     dashboard_id = new_id()
-    access_columns, grants = _access_columns(body.access)
+    access_columns, grants = input_rows.access_columns(body.access)
     with db.write() as conn:
         _check_can_create(conn, caller)
         columns = {
@@ -386,10 +230,10 @@ def create(
             "parameters": [p.model_dump(mode="json") for p in body.parameters],
             **access_columns,
         }
-        items = _layout_rows(
-            [*body.insights, *_as_section_headers(body.sectionHeaders)], caller, now
+        items = input_rows.layout_rows(
+            [*body.insights, *input_rows.as_section_headers(body.sectionHeaders)], caller, now
         )
-        labels = _label_rows(body.tags, caller, now)
+        labels = input_rows.label_rows(body.tags, caller, now)
         inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
         return served.after_change(conn, caller, inserted)
 
@@ -497,7 +341,7 @@ def update(
         if body.parameters is not None:
             values["parameters"] = [p.model_dump(mode="json") for p in body.parameters]
         if body.access is not None:
-            columns, new_grants = _access_columns(body.access)
+            columns, new_grants = input_rows.access_columns(body.access)
             if _access_changes(row, checked.grants, columns, new_grants):
                 if "modifyPermissions" not in checked.allowed:
                     raise Forbidden("You may not modify the permissions of this dashboard.")
@@ -505,7 +349,7 @@ def update(
                 repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
         if body.tags is not None:
             repository.replace_labels(
-                conn, caller.account_id, dashboard_id, _label_rows(body.tags, caller, now)
+                conn, caller.account_id, dashboard_id, input_rows.label_rows(body.tags, caller, now)
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
@@ -520,7 +364,7 @@ def _replace_layout_parts(
     current = repository.load_items(conn, caller.account_id, [row.id])[row.id]
     by_id = {item.id: item for item in current}
     sent: list[DashboardItemIn] = [*(body.insights or [])]
-    sent += _as_section_headers(body.sectionHeaders or [])
+    sent += input_rows.as_section_headers(body.sectionHeaders or [])
     sent_ids = {item.id for item in sent if item.id}
     kept = [
         item._asdict()
@@ -530,7 +374,7 @@ def _replace_layout_parts(
     ]
     for item_row in kept:
         del item_row["account_id"], item_row["dashboard_id"]
-    rows = _layout_rows(sent, caller, now, by_id) + kept
+    rows = input_rows.layout_rows(sent, caller, now, by_id) + kept
     for position, item_row in enumerate(sorted(rows, key=_kind_then_position)):
         item_row["position"] = position
     repository.replace_items(conn, caller.account_id, row.id, rows)
@@ -574,7 +418,7 @@ def clone(
         # and the grants; the cloner owns it with the default owner permissions, as any board
         # they create (the source's concerned its owner, and a copy's owner could post its
         # content anew). A report, which everyone reads, gives a board with the defaults.
-        access_columns, _ = _access_columns(None)
+        access_columns, _ = input_rows.access_columns(None)
         grants: list[dict[str, Any]] = []
         if not original.is_report:
             access_columns["inherits"] = original.inherits
@@ -646,7 +490,7 @@ def save_items(
         _check_version(row, if_match)
         if isinstance(body, list):
             current = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
-            rows = _layout_rows(body, caller, now, {item.id: item for item in current})
+            rows = input_rows.layout_rows(body, caller, now, {item.id: item for item in current})
             repository.replace_items(conn, caller.account_id, dashboard_id, rows)
         else:
             item_id = body.id or new_id()
@@ -660,7 +504,7 @@ def save_items(
                 conn,
                 caller.account_id,
                 dashboard_id,
-                _item_row(
+                input_rows.item_row(
                     body,
                     item_id=item_id,
                     position=position,

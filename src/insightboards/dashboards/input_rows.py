@@ -1,0 +1,166 @@
+"""Table rows built from a request's input: a board's labels, grants and owner
+permissions, its grid items and section headers. Pure: no SQL, no checks of who may write.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from insightboards import access
+from insightboards.access import ALL_BITS, Caller
+from insightboards.dashboards.records import ItemRecord
+from insightboards.dashboards.schemas import SECTION_HEADER, AccessIn, DashboardItemIn, LabelIn
+from insightboards.errors import BadRequest
+from insightboards.ids import new_id
+
+
+def label_json(label: LabelIn, caller: Caller, now: str) -> dict[str, Any]:
+    return {
+        "id": label.id or new_id(),
+        "name": label.name,
+        "title": label.title,
+        "isActive": label.isActive,
+        "createdBy": label.createdBy or caller.user_id,
+        "dateCreated": label.dateCreated or now,
+        "items": [label_json(child, caller, now) for child in label.items],
+    }
+
+
+def label_rows(labels: Sequence[LabelIn], caller: Caller, now: str) -> list[dict[str, Any]]:
+    rows = []
+    for position, label in enumerate(labels):
+        data = label_json(label, caller, now)
+        rows.append(
+            {
+                "position": position,
+                "label_id": data["id"],
+                "name": data["name"],
+                "title": data["title"],
+                "is_active": data["isActive"],
+                "created_by": data["createdBy"],
+                "date_created": data["dateCreated"],
+                "children": data["items"],
+            }
+        )
+    return rows
+
+
+def access_columns(access_in: AccessIn | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Dashboard columns and grant rows for an `access` input (None: the defaults)."""
+    if access_in is None:
+        return {"inherits": True, "owner_grant": ALL_BITS, "owner_deny": 0}, []
+    owner = access_in.ownerPermissions
+    columns = {
+        "inherits": access_in.inherits,
+        "owner_grant": access.to_bits(owner.grant.general)
+        if owner is not None and owner.grant is not None
+        else ALL_BITS,
+        "owner_deny": access.to_bits(owner.deny.general)
+        if owner is not None and owner.deny is not None
+        else 0,
+    }
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for permission in access_in.permissions:
+        key = (permission.principalKind, permission.principalId)
+        if key not in merged:
+            merged[key] = {
+                "principal_kind": key[0],
+                "principal_id": key[1],
+                "actions": 0,
+                "position": len(merged),
+            }
+        merged[key]["actions"] |= access.to_bits(permission.grant.general)
+    return columns, list(merged.values())
+
+
+def item_row(
+    item: DashboardItemIn,
+    *,
+    item_id: str,
+    position: int,
+    caller: Caller,
+    now: str,
+    previous: ItemRecord | None,
+) -> dict[str, Any]:
+    common = {
+        "id": item_id,
+        "position": position,
+        "row": item.row,
+        "col": item.col,
+        "size_x": item.sizeX,
+        "size_y": item.sizeY,
+        "created_by_id": previous.created_by_id if previous is not None else caller.user_id,
+        "modified_by_id": caller.user_id,
+        "date_created": previous.date_created if previous is not None else now,
+        "date_updated": now,
+        # Every row has every column, so that a layout inserts as one batch.
+        "insight_id": None,
+        "insight_name": None,
+        "header": None,
+        "sub_header": None,
+    }
+    if item.is_section_header:
+        header, sub_header = item.header_text
+        previous_header_id = (
+            previous.details.get("sectionHeaderId")
+            if previous is not None and previous.kind == "sectionHeader"
+            else None
+        )
+        return {
+            **common,
+            "kind": "sectionHeader",
+            "header": header,
+            "sub_header": sub_header,
+            "details": {"sectionHeaderId": previous_header_id or new_id()},
+        }
+    details = item.model_dump(
+        mode="json",
+        include={
+            "type",
+            "insightTitle",
+            "filters",
+            "settings",
+            "insightRequiredEntities",
+            "insightSource",
+            "insightState",
+        },
+    )
+    return {
+        **common,
+        "kind": "insight",
+        "insight_id": item.insightId,
+        "insight_name": item.insightName,
+        "details": details,
+    }
+
+
+def as_section_headers(items: Sequence[DashboardItemIn]) -> list[DashboardItemIn]:
+    """Items sent under `sectionHeaders` are section headers, whatever their `type` says."""
+    return [item.model_copy(update={"type": SECTION_HEADER}) for item in items]
+
+
+def layout_rows(
+    items: Sequence[DashboardItemIn],
+    caller: Caller,
+    now: str,
+    previous: dict[str, ItemRecord] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows for a whole layout; ids sent are kept, missing ones are generated."""
+    previous = previous or {}
+    seen: set[str] = set()
+    rows = []
+    for position, item in enumerate(items):
+        item_id = item.id or new_id()
+        if item_id in seen:
+            raise BadRequest(f"Item id {item_id} appears twice in the layout.")
+        seen.add(item_id)
+        rows.append(
+            item_row(
+                item,
+                item_id=item_id,
+                position=position,
+                caller=caller,
+                now=now,
+                previous=previous.get(item_id),
+            )
+        )
+    return rows
