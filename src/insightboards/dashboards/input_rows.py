@@ -3,7 +3,7 @@ permissions, its grid items and section headers. Pure: no SQL, no checks of who 
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from insightboards import access
 from insightboards.access import ALL_BITS, Caller
@@ -164,3 +164,43 @@ def layout_rows(
             )
         )
     return rows
+
+
+def new_board(
+    board_id: str,
+    tag: str,
+    name: str,
+    created_by_id: str,
+    now: str,
+    access_columns: dict[str, Any],
+    **given: Any,
+) -> dict[str, Any]:
+    """The columns of a new board at version 1: those `given` (archived, layout, settings,
+    parameters, is_report, source_application, source_id) over the defaults."""
+    columns = {
+        "id": board_id,
+        "tag": tag,
+        "name": name,
+        "archived": False,
+        "is_report": False,
+        "layout": None,
+        "created_by_id": created_by_id,
+        "date_created": now,
+        "date_updated": now,
+        "version": 1,
+        "source_application": None,
+        "source_id": None,
+        "settings": [],
+        "parameters": [],
+        **access_columns,
+    }
+    unknown = set(given) - set(columns)
+    assert not unknown, unknown
+    return {**columns, **given}
+
+
+def copied(child: NamedTuple, **changes: Any) -> dict[str, Any]:
+    """A child row of one board (an item, label or grant) as the columns of another's."""
+    row = child._asdict()
+    del row["account_id"], row["dashboard_id"]
+    return {**row, **changes}

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from insightboards import access
-from insightboards.access import ALL_BITS, Action, Caller
+from insightboards.access import Action, Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.clock import now_iso
 from insightboards.dashboards import documents, input_rows, repository, served
@@ -213,23 +213,18 @@ def create(
     access_columns, grants = input_rows.access_columns(body.access)
     with db.write() as conn:
         _check_can_create(conn, caller)
-        columns = {
-            "id": dashboard_id,
-            "tag": _free_tag(conn, caller.account_id, body.tag),
-            "name": body.name,
-            "archived": body.archived,
-            "is_report": False,
-            "layout": body.layout,
-            "created_by_id": caller.user_id,
-            "date_created": now,
-            "date_updated": now,
-            "version": 1,
-            "source_application": None,
-            "source_id": None,
-            "settings": [s.model_dump(mode="json") for s in body.settings],
-            "parameters": [p.model_dump(mode="json") for p in body.parameters],
-            **access_columns,
-        }
+        columns = input_rows.new_board(
+            dashboard_id,
+            _free_tag(conn, caller.account_id, body.tag),
+            body.name,
+            caller.user_id,
+            now,
+            access_columns,
+            archived=body.archived,
+            layout=body.layout,
+            settings=[s.model_dump(mode="json") for s in body.settings],
+            parameters=[p.model_dump(mode="json") for p in body.parameters],
+        )
         items = input_rows.layout_rows(
             [*body.insights, *input_rows.as_section_headers(body.sectionHeaders)], caller, now
         )
@@ -241,27 +236,11 @@ def create(
 def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
     """Every account's read-only Performance and Process reports."""
     for name, tag in BUILTIN_REPORTS:
-        report_id = new_id()
-        columns = {
-            "id": report_id,
-            "tag": tag,
-            "name": name,
-            "archived": False,
-            "is_report": True,
-            "layout": None,
-            # Reports belong to the account, not to a user.
-            "created_by_id": account_id,
-            "date_created": now,
-            "date_updated": now,
-            "version": 1,
-            "source_application": None,
-            "source_id": None,
-            "settings": [],
-            "parameters": [],
-            "inherits": True,
-            "owner_grant": ALL_BITS,
-            "owner_deny": 0,
-        }
+        access_columns, _ = input_rows.access_columns(None)
+        # Reports belong to the account, not to a user.
+        columns = input_rows.new_board(
+            new_id(), tag, name, account_id, now, access_columns, is_report=True
+        )
         _insert(conn, account_id, columns, [], [], [], None)
 
 
@@ -422,53 +401,43 @@ def clone(
         grants: list[dict[str, Any]] = []
         if not original.is_report:
             access_columns["inherits"] = original.inherits
-            grants = [
-                {
-                    "principal_kind": g.principal_kind,
-                    "principal_id": g.principal_id,
-                    "actions": g.actions,
-                    "position": g.position,
-                }
-                for g in original_grants
-            ]
-        columns = {
-            "id": new_dashboard_id,
-            "tag": _free_tag(conn, caller.account_id, body.tag),
-            "name": original.name,
-            "archived": original.archived,
-            "is_report": False,
-            "layout": original.layout,
-            "created_by_id": caller.user_id,
-            "date_created": now,
-            "date_updated": now,
-            "version": 1,
-            "source_application": "clone",
-            "source_id": original.id,
-            "settings": original.settings,
-            "parameters": original.parameters,
-            **access_columns,
-        }
-        items = []
-        for item in repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]:
-            copy = item._asdict()
-            copy.pop("account_id")
-            copy.pop("dashboard_id")
-            copy.update(
+            grants = [input_rows.copied(grant) for grant in original_grants]
+        columns = input_rows.new_board(
+            new_dashboard_id,
+            _free_tag(conn, caller.account_id, body.tag),
+            original.name,
+            caller.user_id,
+            now,
+            access_columns,
+            archived=original.archived,
+            layout=original.layout,
+            source_application="clone",
+            source_id=original.id,
+            settings=original.settings,
+            parameters=original.parameters,
+        )
+        items = [
+            input_rows.copied(
+                item,
                 id=new_id(),
                 created_by_id=caller.user_id,
                 modified_by_id=caller.user_id,
                 date_created=now,
                 date_updated=now,
+                **(
+                    {"details": {**item.details, "sectionHeaderId": new_id()}}
+                    if item.kind == "sectionHeader"
+                    else {}
+                ),
             )
-            if item.kind == "sectionHeader":
-                copy["details"] = {**item.details, "sectionHeaderId": new_id()}
-            items.append(copy)
-        labels = []
-        for label in repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]:
-            copy = label._asdict()
-            copy.pop("account_id")
-            copy.pop("dashboard_id")
-            labels.append(copy)
+            for item in repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
+        ]
+        labels = [
+            input_rows.copied(label)
+            for label in repository.load_labels(conn, caller.account_id, [dashboard_id])[
+                dashboard_id
+            ]
+        ]
         inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
         return served.after_change(conn, caller, inserted)
 
