@@ -224,15 +224,28 @@ def test_boards_without_a_stored_document_are_rendered_then_filled_in(
     tables, and store_missing_documents (run at start) stores theirs."""
     database, account = world["db"], world["account"]
     caller = _caller(database, account, world["people"]["admin"])
+    # Grants in an order of their own, which the index of the grants table does not keep.
+    permissions = [
+        {"principalKind": kind, "principalId": principal, "grant": {"general": ["read"]}}
+        for kind, principal in (("user", "zed"), ("account", account), ("role", "admin"))
+    ]
+    access_in = {"inherits": False, "permissions": permissions}
     created = [
         service.create(
             database,
             caller,
-            DashboardCreate.model_validate({"name": f"old {n}", "tags": [{"name": "okr"}]}),
+            DashboardCreate.model_validate(
+                {"name": f"old {n}", "tags": [{"name": "okr"}], "access": access_in}
+            ),
         )
         for n in range(3)
     ]
     before = {board.id: board.parsed() for board in created}
+    assert [p["principalKind"] for p in created[0].parsed()["access"]["permissions"]] == [
+        "user",
+        "account",
+        "role",
+    ]
     with database.write() as conn:
         conn.execute(dashboards.update().values(document=None))
     listed = orjson.loads(listing.list_page(database, caller, ListQuery(take=1000)))

@@ -6,11 +6,12 @@ parameter validation, exception middleware, a thread-pool trip) cost as much as 
 itself. Here a GET is answered at once when its token's caller is cached at the current
 auth counter and its rate budget allows it; a board when it exists with a stored document
 and the caller may read it, on the event loop; a list when each parameter is one plainly
-valid value, on the lists' own threads. Anything else (no token, an unknown or changed one,
-a missing or forbidden board, a parameter FastAPI would refuse or one it does not know, a
-body, a filter the service refuses, a PostgreSQL database) goes on to the FastAPI route,
-which answers it, errors included, as the OpenAPI document says; these answers are the
-same as the routes'.
+valid value, on the lists' own threads (a filter, sort or fields the service refuses is
+answered here with its problem document, as the route would). Anything else (no token, an
+unknown or changed one, a missing or forbidden board, a parameter FastAPI would refuse or
+one it does not know, a body, a PostgreSQL database) goes on to the FastAPI route, which
+answers it, errors included, as the OpenAPI document says; these answers are the same as
+the routes'.
 """
 
 import re
@@ -19,11 +20,13 @@ from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from fastapi import FastAPI
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
+from insightboards.api import problems
 from insightboards.dashboards import listing, served
 from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, ListQuery
 from insightboards.errors import InsightboardsError, TooManyRequests
@@ -45,7 +48,7 @@ class FastBoardReads:
         self._list_path = re.compile(rf"(?:{alternatives})/dashboards")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer = None
+        answer: tuple[bytes, Headers] | Response | None = None
         if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
             match = self._board_path.fullmatch(path)
@@ -55,6 +58,9 @@ class FastBoardReads:
                 answer = await self._list(scope)
         if answer is None:
             await self.app(scope, receive, send)
+            return
+        if isinstance(answer, Response):
+            await answer(scope, receive, send)
             return
         body, headers = answer
         headers = [
@@ -109,7 +115,7 @@ class FastBoardReads:
             return None
         return board[1].body, [(b"etag", b'"%d"' % board[1].version)]
 
-    async def _list(self, scope: Scope) -> tuple[bytes, Headers] | None:
+    async def _list(self, scope: Scope) -> tuple[bytes, Headers] | Response | None:
         state = self.api.state
         reads = getattr(state, "loop_reads", None)
         found = self._token(scope)
@@ -123,14 +129,18 @@ class FastBoardReads:
         if not self._spend(scope, caller, accounts_service.hash_token(token)):
             return None
 
-        def page() -> bytes | None:
+        def page() -> bytes | InsightboardsError:
             try:
                 return listing.list_page(state.database, caller, query, state.limits)
-            except InsightboardsError:
-                return None  # the route answers it again, with the problem document
+            except InsightboardsError as refused:
+                return refused
 
         body = await anyio.to_thread.run_sync(page, limiter=state.list_threads)
-        return None if body is None else (body, [])
+        if isinstance(body, InsightboardsError):
+            # Answered here as the route's handler would (api/problems.py): sent on to the
+            # route, it would spend the budget and run the query a second time.
+            return problems.domain_error_response(body)
+        return body, []
 
 
 def _list_query(scope: Scope) -> ListQuery | None:

@@ -97,13 +97,17 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def domain_error_response(exc: InsightboardsError) -> JSONResponse:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return problem_response(exc.status_code, exc.detail, exc.errors, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(InsightboardsError)
     async def _domain_error(_request: Request, exc: InsightboardsError) -> JSONResponse:
-        headers = dict(exc.headers or {})
-        if exc.status_code == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        return problem_response(exc.status_code, exc.detail, exc.errors, headers=headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -345,10 +345,10 @@ _GRANTS_OF_ONE = (
 
 
 def _grants_json(dialect: str) -> sa.ScalarSelect[Any]:
-    """A board's grants as a JSON array of [kind, principal, actions] (NULL when none on
-    PostgreSQL), for a statement over `dashboards`."""
+    """A board's grants as a JSON array of [kind, principal, actions, position], in no
+    particular order (NULL when none on PostgreSQL), for a statement over `dashboards`."""
     grants = dashboard_grants
-    columns = (grants.c.principal_kind, grants.c.principal_id, grants.c.actions)
+    columns = (grants.c.principal_kind, grants.c.principal_id, grants.c.actions, grants.c.position)
     aggregate = (
         sa.func.json_group_array(sa.func.json_array(*columns))
         if dialect == "sqlite"
@@ -382,11 +382,18 @@ def _served_page(dialect: sa.Dialect) -> Prepared:
 _SERVED_PAGE: dict[sa.Dialect, Prepared] = {}
 
 
+def _grant_records(account_id: str, board_id: str, grants: Any) -> list[GrantRecord]:
+    """The grants of _grants_json (JSON text, or parsed by the driver), in their order."""
+    if isinstance(grants, (str, bytes)):
+        grants = orjson.loads(grants)
+    records = [GrantRecord(account_id, board_id, *grant) for grant in grants or ()]
+    return sorted(records, key=lambda grant: grant.position)
+
+
 def served_page(
     conn: sa.Connection, account_id: str, ids: Sequence[str]
 ) -> list[tuple[ServedRecord, list[GrantRecord]]]:
-    """The boards `ids` that exist, in that order, each with its grants (in no particular
-    order)."""
+    """The boards `ids` that exist, in that order, each with its grants."""
     if not ids:
         return []
     prepared = _SERVED_PAGE.get(conn.dialect)
@@ -395,16 +402,8 @@ def served_page(
     listed = orjson.dumps(list(ids)).decode() if conn.dialect.name == "sqlite" else list(ids)
     by_id = {}
     for found in prepared.rows(conn, account_id=account_id, ids=listed):
-        row, grants = ServedRecord._make(found[:-1]), found[-1]
-        if isinstance(grants, (str, bytes)):
-            grants = orjson.loads(grants)
-        by_id[row.id] = (
-            row,
-            [
-                GrantRecord(account_id, row.id, kind, principal, actions, position)
-                for position, (kind, principal, actions) in enumerate(grants or ())
-            ],
-        )
+        row = ServedRecord._make(found[:-1])
+        by_id[row.id] = row, _grant_records(account_id, row.id, found[-1])
     return [by_id[board_id] for board_id in ids if board_id in by_id]
 
 
@@ -433,16 +432,12 @@ _SERVED_ON_LOOP = sa.select(
 def served_on_loop(
     reads: LoopReads, account_id: str, dashboard_id: str
 ) -> tuple[ServedRecord, int, list[GrantRecord]] | None:
-    """The board, the auth counter and the board's grants (in no particular order), read by
-    one SQLite statement; None if there is no such board."""
+    """The board, the auth counter and the board's grants, read by one SQLite statement;
+    None if there is no such board."""
     for *row, counter, grants in reads.execute(
         _SERVED_ON_LOOP, {"account_id": account_id, "id": dashboard_id}
     ):
-        records = [
-            GrantRecord(account_id, dashboard_id, kind, principal, actions, position)
-            for position, (kind, principal, actions) in enumerate(orjson.loads(grants))
-        ]
-        return ServedRecord._make(row), counter, records
+        return ServedRecord._make(row), counter, _grant_records(account_id, dashboard_id, grants)
     return None
 
 
