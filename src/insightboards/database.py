@@ -173,7 +173,7 @@ class Prepared:
     def scalar(self, connection: sa.Connection, **values: Any) -> Any:
         return self._execute(connection, values).scalar_one()
 
-    def rows(self, connection: sa.Connection, **values: Any) -> list[sa.Row[Any]]:
+    def rows(self, connection: sa.Connection, **values: Any) -> list[sa.Row[*tuple[Any, ...]]]:
         return list(self._execute(connection, values).all())
 
 

@@ -92,8 +92,7 @@ class _Filter:
     walk_where: list[sa.ColumnElement[bool]] | None
     # For a filter that only asks for one kind of label: how many boards have one, and how
     # many of those the caller may not read (see _count_by_labels).
-    labelled_count: Prepared | None
-    unread_count: Prepared | None
+    label_count: Prepared | None
 
 
 # Compiling a filter costs ~0.6 ms; a script or a page of the web app asks the same again.
@@ -114,13 +113,12 @@ def _compiled(
     return _Filter(
         where=[read_rule, compile_filter(document, context)],
         walk_where=[read_rule, per_board] if walk else None,
-        labelled_count=None
-        if labelled is None
-        else Prepared(repository.labelled_count_query(account_id, labelled), dialect),
-        unread_count=None
+        label_count=None
         if labelled is None
         else Prepared(
-            repository.unread_count_query(account_id, per_board, access.caller_read_count(caller)),
+            repository.label_count_query(
+                account_id, labelled, per_board, access.caller_read_count(caller)
+            ),
             dialect,
         ),
     )
@@ -196,13 +194,13 @@ def _count_by_labels(
     not read: few to look for in most accounts, as most boards inherit the account's
     defaults (access.ReadCount). None for any other filter, or when the boards that do not
     inherit outnumber the labelled ones: testing each match is then cheaper."""
-    if compiled.labelled_count is None or compiled.unread_count is None:
+    if compiled.label_count is None:
         return None
-    labelled: int = compiled.labelled_count.scalar(conn)
-    if uninherited > labelled * UNINHERITED_PER_LABELLED:
-        return None
-    unread: int = compiled.unread_count.scalar(conn)
-    return labelled - unread
+    (counts,) = compiled.label_count.rows(
+        conn, uninherited=float(uninherited), ratio=UNINHERITED_PER_LABELLED
+    )
+    labelled, unread = counts[0], counts[1]
+    return None if unread is None else int(labelled - unread)
 
 
 def _sorted_by_index(sort: str | None) -> bool:

@@ -578,15 +578,6 @@ def account_counts(conn: sa.Connection, account_id: str) -> tuple[int, int]:
     return (counts[0], counts[1]) if counts else (0, 0)
 
 
-def labelled_count_query(account_id: str, condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """How many boards have a label meeting `condition` (over rows of dashboard_labels),
-    from the label index alone."""
-    labels = dashboard_labels
-    return sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id))).where(
-        labels.c.account_id == account_id, condition
-    )
-
-
 def count_matching(
     conn: sa.Connection, account_id: str, where: Iterable[sa.ColumnElement[bool]]
 ) -> int:
@@ -617,13 +608,22 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
-def unread_count_query(
-    account_id: str, matching: sa.ColumnElement[bool], rule: ReadCount
+def label_count_query(
+    account_id: str,
+    labelled: sa.ColumnElement[bool],
+    matching: sa.ColumnElement[bool],
+    rule: ReadCount,
 ) -> sa.Select[Any]:
-    """Of the boards `matching`, how many the caller may not read: those they own and denied
-    themselves reading, and those not inheriting the account's defaults that neither
-    ownership nor a grant opens to them. Two ranges of ix_dashboards_inherits; the first is
-    within the caller's own boards, the second all the boards that do not inherit."""
+    """One row: how many boards have a label meeting `labelled` (over rows of
+    dashboard_labels, from the label index alone), and, when the parameter `uninherited`
+    is at most that many times the parameter `ratio`, how many of the boards `matching`
+    the caller may not read (else NULL, and not counted). One statement, so one snapshot
+    on PostgreSQL too.
+
+    The boards the caller may not read are those they own and denied themselves reading,
+    and those not inheriting the account's defaults that neither ownership nor a grant
+    opens to them: two ranges of ix_dashboards_inherits, the first within the caller's own
+    boards, the second all the boards that do not inherit."""
 
     def count(condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
         return (
@@ -633,7 +633,17 @@ def unread_count_query(
             .scalar_subquery()
         )
 
-    return sa.select(count(rule.denied) + count(rule.unread_uninherited))
+    labels = dashboard_labels
+    with_label = (
+        sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id)).label("boards"))
+        .where(labels.c.account_id == account_id, labelled)
+        .subquery()
+    )
+    worth_it = sa.bindparam("uninherited", 0.0, type_=sa.Float) <= (
+        with_label.c.boards * sa.bindparam("ratio", 1.0, type_=sa.Float)
+    )
+    unread = count(rule.denied) + count(rule.unread_uninherited)
+    return sa.select(with_label.c.boards, sa.case((worth_it, unread), else_=sa.null()))
 
 
 def _tie_breaker(order_by: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
