@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from insightboards.group_commit import GroupCommit
 from insightboards.loop_reads import LoopReads
@@ -140,41 +139,6 @@ def _sqlite_time_limit(connection: sa.Connection, time_limit_ms: int) -> Iterato
         raise
     finally:
         raw.set_progress_handler(None, 0)
-
-
-class Prepared:
-    """A statement compiled once: run through the driver, it skips the compilation and the
-    cache-key walk that SQLAlchemy does on every execution (~0.3 ms for a statement with
-    the read rule in it, more than SQLite takes to answer it). For the hottest statements
-    of lists (dashboards/listing.py, repository.served_page). Parameters bound in the
-    statement are converted once; those given at execution go to the driver as they are."""
-
-    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
-        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        assert isinstance(compiled, SQLCompiler)
-        self.sql = compiled.string
-        # Converted as each execution would (booleans to 0 and 1 on SQLite).
-        bound = dict(compiled.params)
-        for name, processor in compiled._bind_processors.items():
-            if name in bound and bound[name] is not None:
-                assert callable(processor), name  # a sequence is for tuple values, unused here
-                bound[name] = processor(bound[name])
-        self._bound = bound
-        self._names = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self._parameters = self._ordered(bound)
-
-    def _ordered(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        return values if self._names is None else tuple(values[name] for name in self._names)
-
-    def _execute(self, connection: sa.Connection, values: dict[str, Any]) -> sa.CursorResult[Any]:
-        parameters = self._ordered({**self._bound, **values}) if values else self._parameters
-        return connection.exec_driver_sql(self.sql, parameters)
-
-    def scalar(self, connection: sa.Connection, **values: Any) -> Any:
-        return self._execute(connection, values).scalar_one()
-
-    def rows(self, connection: sa.Connection, **values: Any) -> list[sa.Row[*tuple[Any, ...]]]:
-        return list(self._execute(connection, values).all())
 
 
 class Database:

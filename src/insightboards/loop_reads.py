@@ -16,9 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.sql.compiler import SQLCompiler
 
-_Compiled = tuple[str, tuple[str, ...], dict[str, Any]]
+from insightboards.prepared import Prepared
 
 
 class LoopReads:
@@ -29,21 +28,14 @@ class LoopReads:
         self._connection.execute("PRAGMA query_only=1")
         self._connection.execute("PRAGMA cache_size=-32768")
         self._dialect = sqlite.dialect()
-        self._compiled: dict[sa.ClauseElement, _Compiled] = {}
+        self._prepared: dict[sa.ClauseElement, Prepared] = {}
 
     def execute(self, statement: sa.ClauseElement, parameters: Mapping[str, Any]) -> list[Any]:
         """The rows of `statement` as plain tuples (booleans as 0 and 1, as SQLite keeps them)."""
-        compiled = self._compiled.get(statement)
-        if compiled is None:
-            compiled = self._compiled[statement] = self._compile(statement)
-        sql, names, defaults = compiled
-        values = tuple(parameters[name] if name in parameters else defaults[name] for name in names)
-        return self._connection.execute(sql, values).fetchall()
-
-    def _compile(self, statement: sa.ClauseElement) -> _Compiled:
-        compiled = statement.compile(dialect=self._dialect)
-        assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
-        return compiled.string, tuple(compiled.positiontup), dict(compiled.params)
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared(statement, self._dialect)
+        return self._connection.execute(prepared.sql, prepared.parameters(parameters)).fetchall()
 
     def close(self) -> None:
         self._connection.close()

@@ -20,8 +20,9 @@ from insightboards.access import Caller
 from insightboards.dashboards import repository, served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits
 from insightboards.dashboards.schemas import ListQuery
-from insightboards.database import Database, Prepared, QueryTimeout, RegexRefused
+from insightboards.database import Database, QueryTimeout, RegexRefused
 from insightboards.errors import BadRequest
+from insightboards.prepared import Prepared
 from insightboards.query import projection as projection_module
 from insightboards.query import relaxed_json
 from insightboards.query.fields import INDEXED_SORT_KEYS, SORT_PATTERN, SORTABLE, QueryContext

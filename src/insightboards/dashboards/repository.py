@@ -23,9 +23,9 @@ from insightboards.dashboards.records import (
     LabelRecord,
     ServedRecord,
 )
-from insightboards.database import Prepared
 from insightboards.errors import Conflict
 from insightboards.loop_reads import LoopReads
+from insightboards.prepared import Prepared
 from insightboards.tables import (
     AnyRow,
     auth_changes,
@@ -91,6 +91,20 @@ def get(
     if for_update or for_share:
         query = query.with_for_update(read=not for_update)
     return _first(conn, query, DashboardRecord)
+
+
+_BOARDS = sa.select(dashboards).where(
+    dashboards.c.account_id == sa.bindparam("account_id"),
+    dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
+)
+
+
+def get_many(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> list[DashboardRecord]:
+    """The dashboards `ids` that exist, in no particular order."""
+    if not ids:
+        return []
+    rows = conn.execute(_BOARDS, {"account_id": account_id, "ids": list(ids)})
+    return [DashboardRecord._make(row) for row in rows]
 
 
 def get_by_tag(conn: sa.Connection, account_id: str, tag: str) -> DashboardRecord | None:
@@ -567,15 +581,26 @@ def page_query(
     )
 
 
+_ACCOUNT_COUNTS = sa.select(dashboard_counts.c.boards, dashboard_counts.c.inheriting).where(
+    dashboard_counts.c.account_id == sa.bindparam("account_id")
+)
+
+
 def account_counts(conn: sa.Connection, account_id: str) -> tuple[int, int]:
     """How many dashboards the account has, and how many of them inherit the account's
     defaults (kept by triggers, see tables.dashboard_counts)."""
-    counts = conn.execute(
-        sa.select(dashboard_counts.c.boards, dashboard_counts.c.inheriting).where(
-            dashboard_counts.c.account_id == account_id
-        )
-    ).first()
+    counts = conn.execute(_ACCOUNT_COUNTS, {"account_id": account_id}).first()
     return (counts[0], counts[1]) if counts else (0, 0)
+
+
+def _count_of(account_id: str, *conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """How many boards of the account meet `conditions`, as a scalar subquery."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(dashboards)
+        .where(dashboards.c.account_id == account_id, *conditions)
+        .scalar_subquery()
+    )
 
 
 def count_matching(
@@ -589,22 +614,13 @@ def count_matching(
 
 def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int:
     """How many dashboards of the account the caller may read (see access.ReadCount)."""
-
-    def count(condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-        return (
-            sa.select(sa.func.count())
-            .select_from(dashboards)
-            .where(dashboards.c.account_id == account_id, condition)
-            .scalar_subquery()
-        )
-
     inheriting = sa.func.coalesce(
         sa.select(dashboard_counts.c.inheriting)
         .where(dashboard_counts.c.account_id == account_id)
         .scalar_subquery(),
         0,
     )
-    total = inheriting - count(rule.denied) + count(rule.other)
+    total = inheriting - _count_of(account_id, rule.denied) + _count_of(account_id, rule.other)
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
@@ -624,15 +640,6 @@ def label_count_query(
     and those not inheriting the account's defaults that neither ownership nor a grant
     opens to them: two ranges of ix_dashboards_inherits, the first within the caller's own
     boards, the second all the boards that do not inherit."""
-
-    def count(condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-        return (
-            sa.select(sa.func.count())
-            .select_from(dashboards)
-            .where(dashboards.c.account_id == account_id, condition, matching)
-            .scalar_subquery()
-        )
-
     labels = dashboard_labels
     with_label = (
         sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id)).label("boards"))
@@ -642,7 +649,9 @@ def label_count_query(
     worth_it = sa.bindparam("uninherited", 0.0, type_=sa.Float) <= (
         with_label.c.boards * sa.bindparam("ratio", 1.0, type_=sa.Float)
     )
-    unread = count(rule.denied) + count(rule.unread_uninherited)
+    unread = _count_of(account_id, rule.denied, matching) + _count_of(
+        account_id, rule.unread_uninherited, matching
+    )
     return sa.select(with_label.c.boards, sa.case((worth_it, unread), else_=sa.null()))
 
 

@@ -2,6 +2,8 @@
 rendered from the tables for a board that has none yet, with the caller's fields spliced in.
 """
 
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 
 import orjson
@@ -47,18 +49,17 @@ def stored_documents(
     missing = [row.id for row in rows if row.document is None]
     rendered = {}
     if missing:
-        whole = [repository.get(conn, account_id, board_id) for board_id in missing]
-        rendered = _render_from_tables(conn, account_id, [r for r in whole if r], grants)
+        whole = repository.get_many(conn, account_id, missing)
+        rendered = _render_from_tables(conn, account_id, whole, grants)
     return [row.document if row.document is not None else rendered[row.id] for row in rows]
 
 
-def _store_document(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
-    """Render a board whose document is missing and store it."""
-    row = repository.get(conn, account_id, dashboard_id)
-    assert row is not None
-    grants = repository.load_grants(conn, account_id, [dashboard_id])
-    stored = _render_from_tables(conn, account_id, [row], grants)[dashboard_id]
-    repository.store_document(conn, account_id, dashboard_id, stored)
+def _store_documents(conn: sa.Connection, account_id: str, ids: list[str]) -> None:
+    """Render boards of one account whose documents are missing, and store them."""
+    rows = repository.get_many(conn, account_id, ids)
+    grants = repository.load_grants(conn, account_id, ids)
+    for dashboard_id, stored in _render_from_tables(conn, account_id, rows, grants).items():
+        repository.store_document(conn, account_id, dashboard_id, stored)
 
 
 def after_change(
@@ -114,9 +115,10 @@ def store_missing_documents(db: Database, batch: int = 200) -> int:
     while True:
         with db.write() as conn:
             keys = repository.without_document(conn, after, batch)
-            for account_id, dashboard_id in keys:
-                # Stored as they are: the limits apply to changes, not to boards kept.
-                _store_document(conn, account_id, dashboard_id)
+            # In key order, so by account; stored as they are: the limits apply to changes,
+            # not to boards kept.
+            for account_id, of_account in itertools.groupby(keys, key=operator.itemgetter(0)):
+                _store_documents(conn, account_id, [board_id for _, board_id in of_account])
         if not keys:
             return stored
         stored += len(keys)

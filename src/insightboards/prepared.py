@@ -1,0 +1,48 @@
+"""Statements compiled once, run through the driver (dashboards/listing.py,
+dashboards/repository.py, loop_reads.py)."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+class Prepared:
+    """A statement compiled once: run through the driver, it skips the compilation and the
+    cache-key walk that SQLAlchemy does on every execution (~0.3 ms for a statement with
+    the read rule in it, more than SQLite takes to answer it). For the hottest statements
+    of lists (dashboards/listing.py, repository.served_page). Parameters bound in the
+    statement are converted once; those given at execution go to the driver as they are."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        # Converted as each execution would (booleans to 0 and 1 on SQLite).
+        bound = dict(compiled.params)
+        for name, processor in compiled._bind_processors.items():
+            if name in bound and bound[name] is not None:
+                assert callable(processor), name  # a sequence is for tuple values, unused here
+                bound[name] = processor(bound[name])
+        self._bound = bound
+        self._names = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self._parameters = self._ordered(bound)
+
+    def _ordered(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        if self._names is None:
+            return dict(values)
+        return tuple(values[name] for name in self._names)
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The driver's parameters: `values` over those bound in the statement."""
+        return self._ordered({**self._bound, **values}) if values else self._parameters
+
+    def _execute(self, connection: sa.Connection, values: dict[str, Any]) -> sa.CursorResult[Any]:
+        return connection.exec_driver_sql(self.sql, self.parameters(values))
+
+    def scalar(self, connection: sa.Connection, **values: Any) -> Any:
+        return self._execute(connection, values).scalar_one()
+
+    def rows(self, connection: sa.Connection, **values: Any) -> Sequence[sa.Row[*tuple[Any, ...]]]:
+        return self._execute(connection, values).all()
