@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from insightboards.group_commit import GroupCommit
-from insightboards.loop_reads import LoopReads
+from insightboards.loop_reads import LoopReads, open_loop_reads
 from insightboards.query.regex import sqlite_regexp
 
 _WRITE = "insightboards_write"
@@ -220,13 +220,9 @@ class Database:
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
-    def open_loop_reads(self) -> LoopReads | None:
-        """A connection for point reads on the event loop (loop_reads.py); None unless the
-        database is a SQLite file."""
-        path = make_url(self.url).database
-        if self.dialect != "sqlite" or path in (None, "", ":memory:"):
-            return None
-        return LoopReads(path)
+    async def open_loop_reads(self) -> LoopReads | None:
+        """Point reads on the event loop (loop_reads.py); None for an in-memory database."""
+        return await open_loop_reads(self.url)
 
     def refresh_statistics(self) -> None:
         """Let the query planner know the tables' shapes (run at start and every few minutes).

@@ -1,41 +1,125 @@
-"""Point reads on the event loop's own thread, for the hottest GETs (SQLite only).
+"""Point reads on the event loop, for the hottest GETs (api/fast_reads.py, api/deps.py).
 
 A GET of one board is one statement (the board, its grants and the auth counter), and a
-cached caller one more: microseconds each on a connection the process keeps open. Through
-the thread pool and SQLAlchemy's result machinery the same reads cost some twenty times
-that, which under load was most of a request. The statements stay SQLAlchemy Core, defined
-beside the others in the repositories, compiled once to SQLite's SQL here.
+cached caller one more. Through the thread pool and SQLAlchemy's result machinery the same
+reads cost some twenty times what the database takes, which under load was most of a
+request. The statements stay SQLAlchemy Core, defined beside the others in the
+repositories, compiled once here (prepared.py) and run by the driver itself:
 
-Only reads that cannot wait belong here: WAL readers never wait for a writer, and a point
-read by primary key does a bounded amount of work. Everything else runs off the loop.
+- SQLite: the driver's own connection, on the loop's thread. A WAL reader never waits for
+  a writer, and a point read by primary key does a bounded amount of work: microseconds.
+- PostgreSQL: a few connections of psycopg's asyncio interface (autocommit: each statement
+  reads one state of the database). The loop serves other requests while one waits for
+  the server.
+
+Only reads that cannot wait on other transactions belong here. Everything else runs off
+the loop.
 """
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 from insightboards.prepared import Prepared
 
+# PostgreSQL connections for the loop's reads, per process: a point read holds one for a
+# round trip, so a few keep the server's cores busy without queueing in it.
+POSTGRES_CONNECTIONS = 4
+# A point read that takes this long is stuck (say, on a server under maintenance); its
+# request then fails instead of holding one of the few connections.
+POSTGRES_STATEMENT_TIMEOUT_MS = 5000
 
-class LoopReads:
+
+class LoopReads(ABC):
+    """Reads for the event loop's thread, of one database."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self.dialect = dialect
+        self._prepared: dict[sa.ClauseElement, Prepared] = {}
+
+    def _prepare(self, statement: sa.ClauseElement) -> Prepared:
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared(statement, self.dialect)
+        return prepared
+
+    @abstractmethod
+    async def execute(
+        self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of `statement` as plain tuples, as the driver returns them (SQLite keeps
+        booleans as 0 and 1)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class SqliteLoopReads(LoopReads):
     """A read-only SQLite connection used by one thread, the event loop's."""
 
     def __init__(self, path: str) -> None:
+        super().__init__(sqlite.dialect())
         self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._connection.execute("PRAGMA query_only=1")
         self._connection.execute("PRAGMA cache_size=-32768")
-        self._dialect = sqlite.dialect()
-        self._prepared: dict[sa.ClauseElement, Prepared] = {}
 
-    def execute(self, statement: sa.ClauseElement, parameters: Mapping[str, Any]) -> list[Any]:
-        """The rows of `statement` as plain tuples (booleans as 0 and 1, as SQLite keeps them)."""
-        prepared = self._prepared.get(statement)
-        if prepared is None:
-            prepared = self._prepared[statement] = Prepared(statement, self._dialect)
+    async def execute(
+        self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        prepared = self._prepare(statement)
         return self._connection.execute(prepared.sql, prepared.parameters(parameters)).fetchall()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._connection.close()
+
+
+class PostgresLoopReads(LoopReads):
+    """A small pool of asyncio connections; psycopg prepares a statement on the server once
+    a connection has run it a few times."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=POSTGRES_CONNECTIONS,
+            max_size=POSTGRES_CONNECTIONS,
+            kwargs={
+                "autocommit": True,
+                "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
+            },
+            open=False,
+        )
+
+    async def open(self) -> None:
+        await self._pool.open(wait=True)
+
+    async def execute(
+        self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        prepared = self._prepare(statement)
+        async with self._pool.connection() as connection:
+            cursor = await connection.execute(prepared.sql, prepared.parameters(parameters))
+            return await cursor.fetchall()
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def open_loop_reads(url: str) -> LoopReads | None:
+    """Reads on the loop for the database at `url` (a SQLAlchemy URL); None for an
+    in-memory SQLite database, which another connection would see empty."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        reads = PostgresLoopReads(url)
+        await reads.open()
+        return reads
+    if parsed.database in (None, "", ":memory:"):
+        return None
+    return SqliteLoopReads(parsed.database)

@@ -5,6 +5,7 @@ caller's fields worked out in Python."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -196,7 +197,9 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
     for _ in range(writes):
         _write(rng, world)
     boards = _boards(database, account)
-    loop_reads = database.open_loop_reads()  # SQLite: as api/fast_reads.py serves a GET
+    # As api/fast_reads.py serves a GET, on an event loop of the test's own.
+    loop = asyncio.Runner()
+    loop_reads = loop.run(database.open_loop_reads())
     for user_id in world["people"].values():
         caller = _caller(database, account, user_id)
         expected = {board: _expected(database, caller, board) for board in boards}
@@ -207,14 +210,17 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
             else:
                 assert service.get(database, caller, board).parsed() == document
             if loop_reads is not None:
-                fast = served.get_on_loop(loop_reads, lambda _, c=caller: c, account, board)
+                fast = loop.run(
+                    served.get_on_loop(loop_reads, lambda _, c=caller: c, account, board)
+                )
                 assert (fast and fast[1].parsed()) == document
         listed = orjson.loads(listing.list_page(database, caller, ListQuery(take=1000, sort="id")))
         readable = sorted(board for board, document in expected.items() if document is not None)
         assert listed["items"] == [expected[board] for board in readable]
         assert listed["totalCount"] == len(readable)
     if loop_reads is not None:
-        loop_reads.close()
+        loop.run(loop_reads.close())
+    loop.close()
 
 
 def test_boards_without_a_stored_document_are_rendered_then_filled_in(

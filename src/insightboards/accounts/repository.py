@@ -188,7 +188,11 @@ def revoke_token(conn: sa.Connection, account_id: str, token_hash: str, when: st
 _AUTH_CHANGES = sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1)
 
 
-def auth_changes_counter(reads: sa.Connection | LoopReads) -> int:
+def auth_changes_counter(conn: sa.Connection) -> int:
     """Moves with every change to accounts, users, teams and tokens (migration 0009)."""
-    ((counter,),) = reads.execute(_AUTH_CHANGES, {})
+    return int(conn.execute(_AUTH_CHANGES).scalar_one())
+
+
+async def auth_changes_counter_on_loop(reads: LoopReads) -> int:
+    ((counter,),) = await reads.execute(_AUTH_CHANGES, {})
     return int(counter)

@@ -219,12 +219,12 @@ def token_account(token: str) -> str | None:
     return None if match is None else match.group(1)
 
 
-def cached_caller(reads: LoopReads, cache: CallerCache, token: str) -> Caller | None:
+async def cached_caller(reads: LoopReads, cache: CallerCache, token: str) -> Caller | None:
     """The caller behind `token` if the cache holds it at the current counter; None when
     only `authenticate` can tell (an unknown token, a change since, a refusal)."""
     if _TOKEN_PATTERN.match(token) is None:
         return None
-    return cache.get(hash_token(token), repository.auth_changes_counter(reads))
+    return cache.get(hash_token(token), await repository.auth_changes_counter_on_loop(reads))
 
 
 @dataclass(frozen=True)

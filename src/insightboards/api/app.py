@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url)
         app.state.database = database
-        app.state.loop_reads = database.open_loop_reads()
+        app.state.loop_reads = await database.open_loop_reads()
         # Lists run on threads of their own, a few: with more, their threads mostly take the
         # GIL from one another (wrk, 32 clients, label lists at 10k boards: 70 req/s on the
         # 40 threads FastAPI's sync routes share, 92 on 4).
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maintenance.cancel()
         filling.cancel()
         if app.state.loop_reads is not None:
-            app.state.loop_reads.close()
+            await app.state.loop_reads.close()
         database.dispose()
 
     app = FastAPI(

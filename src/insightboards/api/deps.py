@@ -54,7 +54,7 @@ async def get_caller(
     state = request.app.state
     caller, loop_reads = None, state.loop_reads
     if loop_reads is not None:  # a cached caller costs one point read, on the loop
-        caller = accounts_service.cached_caller(loop_reads, state.callers, token)
+        caller = await accounts_service.cached_caller(loop_reads, state.callers, token)
     if caller is None:
         caller = await run_in_threadpool(
             accounts_service.authenticate, database, token, state.callers

@@ -9,7 +9,7 @@ and the caller may read it, on the event loop; a list when each parameter is one
 valid value, on the lists' own threads (a filter, sort or fields the service refuses is
 answered here with its problem document, as the route would). Anything else (no token, an
 unknown or changed one, a missing or forbidden board, a parameter FastAPI would refuse or
-one it does not know, a body, a PostgreSQL database) goes on to the FastAPI route, which
+one it does not know, a body, an in-memory database) goes on to the FastAPI route, which
 answers it, errors included, as the OpenAPI document says; these answers are the same as
 the routes'.
 """
@@ -53,7 +53,7 @@ class FastBoardReads:
             path = scope["path"]
             match = self._board_path.fullmatch(path)
             if match is not None:
-                answer = self._board(scope, match.group(1))
+                answer = await self._board(scope, match.group(1))
             elif self._list_path.fullmatch(path):
                 answer = await self._list(scope)
         if answer is None:
@@ -94,7 +94,7 @@ class FastBoardReads:
         scope.setdefault("state", {})["account_id"] = caller.account_id  # for the access log
         return True
 
-    def _board(self, scope: Scope, dashboard_id: str) -> tuple[bytes, Headers] | None:
+    async def _board(self, scope: Scope, dashboard_id: str) -> tuple[bytes, Headers] | None:
         state = self.api.state
         reads = getattr(state, "loop_reads", None)
         found = self._token(scope)
@@ -110,7 +110,7 @@ class FastBoardReads:
         def caller_at(counter: int) -> Caller | None:
             return callers.get(token_hash, counter)
 
-        board = served.get_on_loop(reads, caller_at, account_id, dashboard_id)
+        board = await served.get_on_loop(reads, caller_at, account_id, dashboard_id)
         if board is None or not self._spend(scope, board[0], token_hash):
             return None
         return board[1].body, [(b"etag", b'"%d"' % board[1].version)]
@@ -123,7 +123,7 @@ class FastBoardReads:
         if reads is None or found is None or query is None or _has_body(scope):
             return None
         token, account_header = found
-        caller = accounts_service.cached_caller(reads, state.callers, token)
+        caller = await accounts_service.cached_caller(reads, state.callers, token)
         if caller is None or account_header not in (None, caller.account_id):
             return None
         if not self._spend(scope, caller, accounts_service.hash_token(token)):

@@ -432,24 +432,30 @@ def grants_of(conn: sa.Connection, account_id: str, dashboard_id: str) -> list[G
     return [GrantRecord._make(row) for row in rows]
 
 
-# One statement, so one state of the database (no transaction needed): the board, its
-# grants (SQLite's JSON) and the auth counter that a cached caller must match.
-_SERVED_ON_LOOP = sa.select(
-    *_SERVED_COLUMNS,
-    sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1).scalar_subquery(),
-    _grants_json("sqlite"),
-).where(
-    dashboards.c.account_id == sa.bindparam("account_id"), dashboards.c.id == sa.bindparam("id")
-)
+def _served_on_loop(dialect: str) -> sa.Select[Any]:
+    """One statement, so one state of the database (no transaction needed): the board, its
+    grants and the auth counter that a cached caller must match."""
+    return sa.select(
+        *_SERVED_COLUMNS,
+        sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1).scalar_subquery(),
+        _grants_json(dialect),
+    ).where(
+        dashboards.c.account_id == sa.bindparam("account_id"),
+        dashboards.c.id == sa.bindparam("id"),
+    )
 
 
-def served_on_loop(
+_SERVED_ON_LOOP = {dialect: _served_on_loop(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+async def served_on_loop(
     reads: LoopReads, account_id: str, dashboard_id: str
 ) -> tuple[ServedRecord, int, list[GrantRecord]] | None:
-    """The board, the auth counter and the board's grants, read by one SQLite statement;
-    None if there is no such board."""
-    for *row, counter, grants in reads.execute(
-        _SERVED_ON_LOOP, {"account_id": account_id, "id": dashboard_id}
+    """The board, the auth counter and the board's grants, read by one statement; None if
+    there is no such board."""
+    statement = _SERVED_ON_LOOP[reads.dialect.name]
+    for *row, counter, grants in await reads.execute(
+        statement, {"account_id": account_id, "id": dashboard_id}
     ):
         return ServedRecord._make(row), counter, _grant_records(account_id, dashboard_id, grants)
     return None

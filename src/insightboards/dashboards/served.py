@@ -86,7 +86,7 @@ def one_board(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found:
     return Served(row.id, row.version, documents.splice(stored, row.readers, bits))
 
 
-def get_on_loop(
+async def get_on_loop(
     reads: LoopReads,
     caller_at: Callable[[int], Caller | None],
     account_id: str,
@@ -96,7 +96,7 @@ def get_on_loop(
     request's caller is cached at the current auth counter (`caller_at(counter)`), the board
     has a stored document and the caller may read it. None leaves the answer, whatever it
     is, to `get`."""
-    found = repository.served_on_loop(reads, account_id, dashboard_id)
+    found = await repository.served_on_loop(reads, account_id, dashboard_id)
     if found is None:
         return None
     row, counter, grants = found
