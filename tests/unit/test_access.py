@@ -115,13 +115,18 @@ grant_lists = st.lists(
 )
 
 
+# Masks beyond the API's bits too (a row written by other means): the SQL rule spells
+# `mask & bit` as a list of masks for the planner's sake, and must still agree.
+masks = st.one_of(st.integers(0, ALL_BITS), st.integers(-(2**31), 2**31 - 1))
+
+
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     inherits=st.booleans(),
-    owner_grant=st.integers(0, ALL_BITS),
-    owner_deny=st.integers(0, ALL_BITS),
+    owner_grant=masks,
+    owner_deny=masks,
     is_report=st.booleans(),
     grants=grant_lists,
     user=st.sampled_from([OWNER, OTHER]),
@@ -175,9 +180,11 @@ def test_sql_predicate_agrees_with_python(
                 from_sql |= bit
         readers = repository.readers_count(conn, ACCOUNT, [board])[board]
         readable_count = repository.count_readable(conn, ACCOUNT, caller_read_count(who))
-    assert from_sql == expected
-    # The unfiltered list's total counts by another route (access.ReadCount): same rule.
-    assert readable_count == expected & 1
+    assert from_sql == expected & ALL_BITS
+    # The unfiltered list's total counts by another route (access.ReadCount): same rule, for
+    # the masks the API writes (its index ranges list them).
+    if 0 <= owner_deny <= ALL_BITS:
+        assert readable_count == expected & 1
     # usersCount evaluates the same rule for every user of the account (both members here).
     stored_policy = policy(
         inherits=inherits,

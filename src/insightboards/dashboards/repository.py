@@ -6,7 +6,7 @@ with one query per child table, never one query per dashboard.
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -69,9 +69,20 @@ class TagTaken(Conflict):
         super().__init__(f"A dashboard with tag '{tag}' already exists.")
 
 
+def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    key = (table.name, conn.dialect)
+    prepared = _INSERT_PREPARED.get(key)
+    if prepared is None:
+        prepared = _INSERT_PREPARED[key] = Prepared(_INSERT[table.name], conn.dialect)
+    prepared.insert(conn, rows)
+
+
+_INSERT_PREPARED: dict[tuple[str, sa.Dialect], Prepared] = {}
+
+
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
     try:
-        conn.execute(_INSERT[dashboards.name], values)
+        _insert(conn, dashboards, [values])
     except sa.exc.IntegrityError:
         raise TagTaken(values["tag"]) from None
 
@@ -194,8 +205,9 @@ def insert_children(
 ) -> None:
     """Rows of a child table (items, labels, grants) for a board that has none of them."""
     if rows:
-        conn.execute(
-            _INSERT[table.name],
+        _insert(
+            conn,
+            table,
             [{"account_id": account_id, "dashboard_id": dashboard_id, **row} for row in rows],
         )
 

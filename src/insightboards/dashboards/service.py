@@ -155,9 +155,13 @@ def _free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
             return tag
 
 
-def _check_can_create(conn: sa.Connection, caller: Caller) -> None:
+def _check_creator(caller: Caller) -> None:
     if caller.role not in access.CREATOR_ROLES:
         raise Forbidden(f"A {caller.role} may not create dashboards.")
+
+
+def _check_can_create(conn: sa.Connection, caller: Caller) -> None:
+    _check_creator(caller)
     # Locked, so that concurrent creates cannot all pass the cap at once.
     account = accounts_repository.get_account(conn, caller.account_id, for_update=True)
     assert account is not None
@@ -169,16 +173,28 @@ def _check_can_create(conn: sa.Connection, caller: Caller) -> None:
         )
 
 
-def _insert(
-    conn: sa.Connection,
+@dataclass(frozen=True)
+class _NewBoard:
+    """A board about to be inserted: its rows and its stored document."""
+
+    columns: dict[str, Any]
+    items: list[dict[str, Any]]
+    labels: list[dict[str, Any]]
+    grants: list[dict[str, Any]]
+    row: DashboardRecord
+    grant_records: list[GrantRecord]
+    stored: bytes
+
+
+def _new_board(
     account_id: str,
     columns: dict[str, Any],
     items: list[dict[str, Any]],
     labels: list[dict[str, Any]],
     grants: list[dict[str, Any]],
     limits: Limits | None,
-) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
-    """Insert a new board, its children and its document, rendered from the rows written."""
+) -> _NewBoard:
+    """A new board's rows and its document, rendered from them (past the limits, refused)."""
     board_id = columns["id"]
     row = DashboardRecord(account_id=account_id, **columns, document=None)
     grant_records = [GrantRecord(account_id, board_id, **grant) for grant in grants]
@@ -189,10 +205,34 @@ def _insert(
         grant_records,
         limits,
     )
-    repository.insert_dashboard(conn, {"account_id": account_id, **columns, "document": stored})
-    for table, rows in zip(repository.CHILD_TABLES, (items, labels, grants), strict=True):
+    return _NewBoard(columns, items, labels, grants, row, grant_records, stored)
+
+
+def _insert_new(
+    conn: sa.Connection, new: _NewBoard
+) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
+    """Insert a new board, its children and its document."""
+    account_id, board_id = new.row.account_id, new.row.id
+    repository.insert_dashboard(
+        conn, {"account_id": account_id, **new.columns, "document": new.stored}
+    )
+    for table, rows in zip(
+        repository.CHILD_TABLES, (new.items, new.labels, new.grants), strict=True
+    ):
         repository.insert_children(conn, table, account_id, board_id, rows)
-    return row, grant_records, stored
+    return new.row, new.grant_records, new.stored
+
+
+def _insert(
+    conn: sa.Connection,
+    account_id: str,
+    columns: dict[str, Any],
+    items: list[dict[str, Any]],
+    labels: list[dict[str, Any]],
+    grants: list[dict[str, Any]],
+    limits: Limits | None,
+) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
+    return _insert_new(conn, _new_board(account_id, columns, items, labels, grants, limits))
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -208,28 +248,41 @@ def create(
     limits.check_counts(
         items=len(body.insights) + len(body.sectionHeaders), labels=_labels_in(body.tags)
     )
+    _check_creator(caller)
     now = now_iso()
-    dashboard_id = new_id()
     access_columns, grants = input_rows.access_columns(body.access)
-    with db.write() as conn:
-        _check_can_create(conn, caller)
+    items = input_rows.layout_rows(
+        [*body.insights, *input_rows.as_section_headers(body.sectionHeaders)], caller, now
+    )
+    labels = input_rows.label_rows(body.tags, caller, now)
+    settings = [s.model_dump(mode="json") for s in body.settings]
+    parameters = [p.model_dump(mode="json") for p in body.parameters]
+
+    def tagged(tag: str) -> _NewBoard:
         columns = input_rows.new_board(
-            dashboard_id,
-            _free_tag(conn, caller.account_id, body.tag),
+            new_id(),
+            tag,
             body.name,
             caller.user_id,
             now,
             access_columns,
             archived=body.archived,
             layout=body.layout,
-            settings=[s.model_dump(mode="json") for s in body.settings],
-            parameters=[p.model_dump(mode="json") for p in body.parameters],
+            settings=settings,
+            parameters=parameters,
         )
-        items = input_rows.layout_rows(
-            [*body.insights, *input_rows.as_section_headers(body.sectionHeaders)], caller, now
-        )
-        labels = input_rows.label_rows(body.tags, caller, now)
-        inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
+        return _new_board(caller.account_id, columns, items, labels, grants, limits)
+
+    # Built before the transaction, which holds the account's writers back for as long as it
+    # lasts (SQLite writes one at a time; on PostgreSQL creates queue for the account's row).
+    new = tagged(body.tag if body.tag is not None else _new_tag())
+    with db.write() as conn:
+        _check_can_create(conn, caller)
+        if body.tag is not None:
+            _check_tag_free(conn, caller.account_id, body.tag)
+        while body.tag is None and repository.tag_taken(conn, caller.account_id, new.row.tag):
+            new = tagged(_new_tag())
+        inserted = _insert_new(conn, new)
         return served.after_change(conn, caller, inserted)
 
 
