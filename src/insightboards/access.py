@@ -150,11 +150,26 @@ def _rule_terms(
         .correlate_except(grants)
     )
     return _RuleTerms(
-        as_owner=sa.and_(is_owner, d.c.owner_grant.op("&")(bit) != 0),
+        as_owner=sa.and_(is_owner, _has_bit(d.c.owner_grant, bit)),
         from_inherits=d.c.inherits if bit == READ else sa.and_(d.c.inherits, role == "admin"),
         from_grants=from_grants,
-        owner_denied=sa.and_(is_owner, d.c.owner_deny.op("&")(bit) != 0),
+        owner_denied=sa.and_(is_owner, _has_bit(d.c.owner_deny, bit)),
     )
+
+
+def _has_bit(column: sa.ColumnElement[int], bit: int) -> sa.ColumnElement[bool]:
+    """`column & bit != 0`, spelled so that a planner can estimate it from the column's
+    statistics: the masks with the bit, as a list, and the test itself for any value beyond
+    them. PostgreSQL guesses that an expression such as `owner_deny & 1 = 0` holds for
+    0.5 % of the rows; the read rule's `NOT (owner denied)` then seemed to leave 53 of
+    10,000 boards, and a label list's page scanned every board and sorted the matches
+    (40 ms at 10k boards; under 10 ms with the rule estimated rightly)."""
+    # Written into the SQL: a list bound as a parameter is expanded at each execution.
+    masks: list[sa.ColumnElement[Any]] = [
+        sa.literal_column(str(mask)) for mask in range(ALL_BITS + 1) if mask & bit
+    ]
+    beyond = sa.not_(column.between(sa.literal_column("0"), sa.literal_column(str(ALL_BITS))))
+    return sa.or_(column.in_(masks), sa.and_(beyond, column.op("&")(bit) != 0))
 
 
 def allowed_predicate(
