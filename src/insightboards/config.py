@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     keep_alive_timeout_seconds: PositiveInt = 5
     # Connections a worker process serves at once; the ones beyond get 503 and are closed.
     max_connections: PositiveInt = 1000
+    # The query planners' statistics are refreshed every so many seconds, and sooner once
+    # the number of boards has moved by this many (and by a quarter) since the last time.
+    statistics_interval_seconds: PositiveFloat = 600
+    statistics_after_boards: PositiveInt = 500
 
 
 def get_settings() -> Settings:

@@ -21,7 +21,7 @@ from insightboards.api.limits import BodySizeLimit
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
-from insightboards.dashboards import served
+from insightboards.dashboards import served, service
 from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
@@ -46,8 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 40 threads FastAPI's sync routes share, 92 on 4).
         app.state.list_threads = anyio.CapacityLimiter(LIST_THREADS)
         # Before the first request, so that every connection plans with statistics.
-        await _refresh_statistics(database)
-        maintenance = asyncio.create_task(_refresh_statistics_periodically(database))
+        boards = await _refresh_statistics(database)
+        maintenance = asyncio.create_task(_keep_statistics(database, settings, boards))
         filling = asyncio.create_task(_store_missing_documents(database))
         # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
         # process: moved out of the collector's view, full collections stop scanning it,
@@ -83,20 +83,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-STATISTICS_INTERVAL_SECONDS = 600
+# How often the number of boards is looked at between refreshes of the statistics.
+STATISTICS_CHECK_SECONDS = 10
 
 
-async def _refresh_statistics_periodically(database: Database) -> None:
+async def _keep_statistics(database: Database, settings: Settings, boards: int | None) -> None:
+    """Refresh the planners' statistics now and then, and soon after the boards' number has
+    changed much: statistics taken of an empty database (a first start, then an import)
+    make both planners guess, and a guess can cost a list a scan of every board."""
+    loop = asyncio.get_running_loop()
+    refreshed = loop.time()
     while True:
-        await asyncio.sleep(STATISTICS_INTERVAL_SECONDS)
-        await _refresh_statistics(database)
+        await asyncio.sleep(min(STATISTICS_CHECK_SECONDS, settings.statistics_interval_seconds))
+        due = loop.time() - refreshed >= settings.statistics_interval_seconds
+        if not due and boards is not None:
+            try:
+                now = await asyncio.to_thread(service.boards_held, database)
+            except Exception:  # a busy database: look again later
+                logger.exception("counting the boards failed")
+                continue
+            moved = abs(now - boards)
+            due = moved >= settings.statistics_after_boards and moved * 4 >= boards
+        if due:
+            boards = await _refresh_statistics(database)
+            refreshed = loop.time()
 
 
-async def _refresh_statistics(database: Database) -> None:
+async def _refresh_statistics(database: Database) -> int | None:
+    """Refresh them; the number of boards they saw, None if that failed."""
     try:
-        await asyncio.to_thread(database.refresh_statistics)
+        return await asyncio.to_thread(_refresh_and_count, database)
     except Exception:  # a busy database must not stop the server; try again later
         logger.exception("refreshing planner statistics failed")
+        return None
+
+
+def _refresh_and_count(database: Database) -> int:
+    boards = service.boards_held(database)
+    database.refresh_statistics()
+    return boards
 
 
 async def _store_missing_documents(database: Database) -> None:

@@ -599,6 +599,12 @@ def page_query(
     )
 
 
+def boards_held(conn: sa.Connection) -> int:
+    """Boards of every account, from the counts the triggers keep (one row per account)."""
+    total = sa.select(sa.func.coalesce(sa.func.sum(dashboard_counts.c.boards), 0))
+    return int(conn.execute(total).scalar_one())
+
+
 _ACCOUNT_COUNTS = sa.select(dashboard_counts.c.boards, dashboard_counts.c.inheriting).where(
     dashboard_counts.c.account_id == sa.bindparam("account_id")
 )

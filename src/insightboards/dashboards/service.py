@@ -297,6 +297,12 @@ def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> No
         _insert(conn, account_id, columns, [], [], [], None)
 
 
+def boards_held(db: Database) -> int:
+    """How many boards the database holds, in every account (for its maintenance)."""
+    with db.read() as conn:
+        return repository.boards_held(conn)
+
+
 def get(db: Database, caller: Caller, dashboard_id: str) -> Served:
     with db.read() as conn:
         row = repository.served_row(conn, caller.account_id, dashboard_id)
