@@ -1,4 +1,4 @@
-"""Point reads on the event loop, for the hottest GETs (api/fast_reads.py, api/deps.py).
+"""Point reads on the event loop, for the hottest GETs (api/fast_paths.py, api/deps.py).
 
 A GET of one board is one statement (the board, its grants and the auth counter), and a
 cached caller one more. Through the thread pool and SQLAlchemy's result machinery the same

@@ -1,9 +1,10 @@
-"""GET of one board by id is answered before FastAPI when nothing about it is unusual
-(api/fast_reads.py); its answers are the route's, and every refusal still comes."""
+"""GETs of one board, lists and creates are answered before FastAPI when nothing about them
+is unusual (api/fast_paths.py); their answers are the routes', and every refusal still
+comes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -135,3 +136,70 @@ def test_a_cached_token_spends_its_budget_on_lists_too(limited: tuple[Server, Te
     assert "regex" in refused.json()["detail"]
     assert [answer.status_code for answer in answers[:3]] == [200] * 3
     assert_problem(answers[3], 429)
+
+
+def test_a_create_answers_as_the_route_does(api: Api) -> None:
+    api.list(take="1")  # the token's caller, cached: what the fast path needs
+    body = {
+        "name": "fast create",
+        "tags": [{"name": "fastcreate"}],
+        "insights": [{"insightId": "i", "sizeX": 2}],
+    }
+    fast = api.client.post("/dashboards", json=body)
+    # A query parameter sends a create to the route, which ignores it.
+    routed = api.client.post("/dashboards", params={"via": "route"}, json=body)
+    assert fast.status_code == routed.status_code == 201, fast.text
+    assert fast.headers.keys() == routed.headers.keys()
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    for answer in (fast, routed):
+        created = answer.json()
+        assert answer.headers["location"] == f"/results/api/v1/dashboards/{created['id']}"
+        assert answer.headers["etag"] == '"1"'
+        assert api.get(created["id"]).json() == created
+    # The same board but for what each create makes its own.
+    own = ("id", "tag", "dateCreated", "dateUpdated", "insights", "tags")
+    assert {k: v for k, v in fast.json().items() if k not in own} == {
+        k: v for k, v in routed.json().items() if k not in own
+    }
+    assert [insight["insightId"] for insight in fast.json()["insights"]] == ["i"]
+    assert [label["name"] for label in fast.json()["tags"]] == ["fastcreate"]
+
+
+def test_a_create_the_model_or_the_service_refuses_is_refused(
+    api: Api, clients: Callable[..., Api], tenant: Tenant
+) -> None:
+    api.list(take="1")
+    # The model's refusal comes from the route, which reads the body the fast path read.
+    wrong = assert_problem(api.client.post("/dashboards", json={"name": 5}), 400)
+    assert [error["field"] for error in wrong["errors"]] == ["body.name"]
+    broken = api.client.post(
+        "/dashboards", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert_problem(broken, 400)
+    taken = api.create(name="taken")
+    conflict = assert_problem(
+        api.client.post("/dashboards", json={"name": "x", "tag": taken["tag"]}), 409
+    )
+    assert taken["tag"] in conflict["detail"]
+    viewer = clients(tenant.tokens["viewer"])
+    viewer.list(take="1")
+    assert_problem(viewer.client.post("/dashboards", json={"name": "no"}), 403)
+
+
+def test_a_cached_token_spends_its_budget_once_per_create(limited: tuple[Server, Tenant]) -> None:
+    server, _ = limited
+    tenant = make_tenant(server, "FastCreates")
+    member = {"Authorization": f"Bearer {tenant.tokens['member']}"}
+    with httpx.Client(base_url=f"{server.base_url}/results/api/v1", headers=member) as client:
+        answers = [
+            client.get("/dashboards", params={"take": "1"}),  # caches the token
+            client.post("/dashboards", json={"name": "one", "tag": "fast-one"}),
+            client.post("/dashboards", json={"name": 5}),  # the route refuses it
+            client.post(
+                "/dashboards", json={"name": "two", "tag": "fast-one"}
+            ),  # the service refuses it
+            client.get("/dashboards", params={"take": "1"}),
+            client.post("/dashboards", json={"name": "six"}),
+        ]
+    assert [answer.status_code for answer in answers[:5]] == [200, 201, 400, 409, 200]
+    assert_problem(answers[5], 429)

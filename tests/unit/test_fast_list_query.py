@@ -1,11 +1,11 @@
-"""Which list query strings the fast path answers itself (api/fast_reads.py); the rest go
+"""Which list query strings the fast path answers itself (api/fast_paths.py); the rest go
 to the FastAPI route, which validates them as the OpenAPI document says."""
 
 from __future__ import annotations
 
 import pytest
 
-from insightboards.api.fast_reads import _list_query
+from insightboards.api.fast_paths import _list_query
 from insightboards.dashboards.schemas import ListQuery
 
 

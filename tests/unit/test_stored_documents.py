@@ -197,7 +197,7 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
     for _ in range(writes):
         _write(rng, world)
     boards = _boards(database, account)
-    # As api/fast_reads.py serves a GET, on an event loop of the test's own.
+    # As api/fast_paths.py serves a GET, on an event loop of the test's own.
     loop = asyncio.Runner()
     loop_reads = loop.run(database.open_loop_reads())
     for user_id in world["people"].values():

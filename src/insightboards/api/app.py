@@ -16,7 +16,7 @@ from insightboards.accounts.service import CallerCache
 from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
-from insightboards.api.fast_reads import FastBoardReads
+from insightboards.api.fast_paths import FastPaths
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.limits = Limits.from_settings(settings)
     app.state.callers = CallerCache()
-    app.add_middleware(FastBoardReads, api=app, prefixes=API_PREFIXES)
+    app.add_middleware(FastPaths, api=app, prefixes=API_PREFIXES)
     app.add_middleware(IgnoreTrailingSlash)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)

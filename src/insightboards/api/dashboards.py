@@ -63,7 +63,7 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _board(
+def board_response(
     served: Served, status_code: int = status.HTTP_200_OK, location: str | None = None
 ) -> Response:
     """The board's JSON as the service serialized it. The route's response model documents
@@ -167,7 +167,7 @@ def get_tag_usages(
 def get_dashboard_by_tag(tag: str, database: DatabaseDep, caller: CallerDep) -> Response:
     if not re.match(TAG_PATTERN, tag):
         raise NotFound("No dashboard with that tag.")
-    return _board(service.get_by_tag(database, caller, tag))
+    return board_response(service.get_by_tag(database, caller, tag))
 
 
 @router.put(
@@ -207,7 +207,7 @@ def create_dashboard(
     limits: LimitsDep,
 ) -> Response:
     created = service.create(database, caller, body, limits)
-    return _board(created, status.HTTP_201_CREATED, f"{request.url.path}/{created.id}")
+    return board_response(created, status.HTTP_201_CREATED, f"{request.url.path}/{created.id}")
 
 
 @router.get(
@@ -218,7 +218,7 @@ def create_dashboard(
 )
 def get_dashboard(dashboardId: str, database: DatabaseDep, caller: CallerDep) -> Response:
     _check_id(dashboardId)
-    return _board(service.get(database, caller, dashboardId))
+    return board_response(service.get(database, caller, dashboardId))
 
 
 @router.put(
@@ -239,7 +239,7 @@ def update_dashboard(
     limits: LimitsDep,
 ) -> Response:
     _check_id(dashboardId)
-    return _board(service.update(database, caller, dashboardId, body, if_match, limits))
+    return board_response(service.update(database, caller, dashboardId, body, if_match, limits))
 
 
 @router.delete(
@@ -275,4 +275,4 @@ def clone_dashboard(
     _check_id(dashboardId)
     clone = service.clone(database, caller, dashboardId, body or CloneRequest(), limits)
     base = request.url.path.removesuffix(f"/{dashboardId}/clone")
-    return _board(clone, status.HTTP_201_CREATED, f"{base}/{clone.id}")
+    return board_response(clone, status.HTTP_201_CREATED, f"{base}/{clone.id}")

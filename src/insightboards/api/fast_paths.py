@@ -1,34 +1,41 @@
-"""The two hottest GETs, answered before FastAPI when nothing about them is unusual: one
-board by id, and a list whose query is all in the query string.
+"""The hottest calls, answered before FastAPI when nothing about them is unusual: a GET of
+one board by id, a list whose query is all in the query string, and a create.
 
 They are the API's most frequent calls, and FastAPI's per-request machinery (dependencies,
 parameter validation, exception middleware, a thread-pool trip) cost as much as the work
-itself. Here a GET is answered at once when its token's caller is cached at the current
-auth counter and its rate budget allows it; a board when it exists with a stored document
+itself. Here a call is answered at once when its token's caller is cached at the current
+auth counter and its rate budget allows it: a board when it exists with a stored document
 and the caller may read it, on the event loop; a list when each parameter is one plainly
 valid value, on the lists' own threads (a filter, sort or fields the service refuses is
-answered here with its problem document, as the route would). Anything else (no token, an
-unknown or changed one, a missing or forbidden board, a parameter FastAPI would refuse or
-one it does not know, a body, an in-memory database) goes on to the FastAPI route, which
-answers it, errors included, as the OpenAPI document says; these answers are the same as
-the routes'.
+answered here with its problem document, as the route would); a create when its body is
+JSON that the request model takes (the service's refusals answered here too). Anything else
+(no token, an unknown or changed one, a missing or forbidden board, a parameter FastAPI
+would refuse or one it does not know, a body the model refuses, an in-memory database) goes
+on to the FastAPI route, with the body it sent, which answers it, errors included, as the
+OpenAPI document says; these answers are the same as the routes'.
 """
 
+import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
+import orjson
 from fastapi import FastAPI
+from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
 from insightboards.api import problems
-from insightboards.dashboards import listing, served
-from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, ListQuery
+from insightboards.api.dashboards import board_response
+from insightboards.api.json_body import MAX_JSON_DEPTH, shape_problem
+from insightboards.dashboards import listing, served, service
+from insightboards.dashboards.documents import Served
+from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, DashboardCreate, ListQuery
 from insightboards.errors import InsightboardsError, TooManyRequests
 from insightboards.query.projection import MAX_FIELDS_LENGTH
 
@@ -37,9 +44,10 @@ _WHOLE_NUMBERS = {"skip": MAX_SKIP, "take": MAX_TAKE, "limit": MAX_TAKE}
 _TEXTS = {"fields": MAX_FIELDS_LENGTH, "sort": 1000, "filter": 100_000}
 _DIGITS = re.compile(r"[0-9]{1,10}")
 Headers = list[tuple[bytes, bytes]]
+logger = logging.getLogger(__name__)
 
 
-class FastBoardReads:
+class FastPaths:
     def __init__(self, app: ASGIApp, api: FastAPI, prefixes: Iterable[str]) -> None:
         self.app = app
         self.api = api
@@ -56,6 +64,12 @@ class FastBoardReads:
                 answer = await self._board(scope, match.group(1))
             elif self._list_path.fullmatch(path):
                 answer = await self._list(scope)
+        elif (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and self._list_path.fullmatch(scope["path"])
+        ):
+            answer, receive = await self._create(scope, receive)
         if answer is None:
             await self.app(scope, receive, send)
             return
@@ -141,6 +155,80 @@ class FastBoardReads:
             # route, it would spend the budget and run the query a second time.
             return problems.domain_error_response(body)
         return body, []
+
+    async def _create(self, scope: Scope, receive: Receive) -> tuple[Response | None, Receive]:
+        """The create's answer, or None and a `receive` that gives the route the same
+        messages (the body read here, then the rest)."""
+        state = self.api.state
+        reads = getattr(state, "loop_reads", None)
+        found = self._token(scope)
+        if reads is None or found is None or scope["query_string"] or not _json_body(scope):
+            return None, receive
+        token, account_header = found
+        caller = await accounts_service.cached_caller(reads, state.callers, token)
+        if caller is None or account_header not in (None, caller.account_id):
+            return None, receive
+        messages, body = await _read_body(receive)
+        replay = _replaying(messages, receive)
+        if body is None:  # the client left, or the body was too large (answered already)
+            return None, replay
+        try:
+            parsed = orjson.loads(body)
+            if shape_problem(parsed, MAX_JSON_DEPTH, state.limits.longest_list) is not None:
+                return None, replay
+            create = DashboardCreate.model_validate(parsed)
+        except (orjson.JSONDecodeError, ValidationError):
+            return None, replay
+        if not self._spend(scope, caller, accounts_service.hash_token(token)):
+            return None, replay
+
+        def created() -> Served | InsightboardsError:
+            try:
+                return service.create(state.database, caller, create, state.limits)
+            except InsightboardsError as refused:
+                return refused
+
+        try:
+            board = await anyio.to_thread.run_sync(created)
+        except Exception:  # as the route's handler answers it (api/problems.py)
+            logger.exception("creating a dashboard failed")
+            return problems.problem_response(500, "An unexpected error occurred."), replay
+        if isinstance(board, InsightboardsError):
+            return problems.domain_error_response(board), replay
+        # The route's `request.url.path`: the path matched above has nothing to escape.
+        location = f"{scope['path']}/{board.id}"
+        return board_response(board, 201, location), replay
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
+    """The messages of the request's body, and the body; None if it did not come whole."""
+    messages, chunks = [], []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return messages, b"".join(chunks)
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def _json_body(scope: Scope) -> bool:
+    """One Content-Type, and it is JSON: what FastAPI parses as the route's body."""
+    kinds = [value for name, value in scope["headers"] if name == b"content-type"]
+    if len(kinds) != 1:
+        return False
+    kind: str = kinds[0].decode("latin-1").split(";", 1)[0].strip().lower()
+    return kind == "application/json"
 
 
 def _list_query(scope: Scope) -> ListQuery | None:

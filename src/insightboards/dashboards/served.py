@@ -92,7 +92,7 @@ async def get_on_loop(
     account_id: str,
     dashboard_id: str,
 ) -> tuple[Caller, Served] | None:
-    """The board, when the event loop can serve it at once (api/fast_reads.py): the
+    """The board, when the event loop can serve it at once (api/fast_paths.py): the
     request's caller is cached at the current auth counter (`caller_at(counter)`), the board
     has a stored document and the caller may read it. None leaves the answer, whatever it
     is, to `get`."""
