@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from insightboards.accounts import service as accounts
+from insightboards.database import Database
 from tests.e2e.harness import (
     Api,
     Server,
     Tenant,
-    admin,
     backends,
     server_on_fresh_database,
 )
@@ -26,29 +27,20 @@ def server(
 
 
 def make_tenant(server: Server, name: str = "Tenant") -> Tenant:
-    account_id = admin(server.database_url, "create-account", "--name", name)["id"]
-    users: dict[str, str] = {}
-    tokens: dict[str, str] = {}
-    for role in ("admin", "member", "viewer"):
-        user_id = admin(
-            server.database_url,
-            "create-user",
-            "--account",
-            account_id,
-            "--email",
-            f"{role}@{name.lower()}.example",
-            "--role",
-            role,
-        )["id"]
-        users[role] = user_id
-        tokens[role] = admin(
-            server.database_url,
-            "create-token",
-            "--account",
-            account_id,
-            "--user",
-            user_id,
-        )["token"]
+    """An account with a user of each role and a token each, made by the functions the
+    `insightboards admin` commands call (tests/e2e/test_cli.py runs the commands; seven of
+    them here cost seconds of process start-up per tenant)."""
+    database = Database(server.database_url)
+    try:
+        account_id = accounts.create_account(database, name)
+        users: dict[str, str] = {}
+        tokens: dict[str, str] = {}
+        for role in ("admin", "member", "viewer"):
+            email = f"{role}@{name.lower()}.example"
+            users[role] = accounts.create_user(database, account_id, email, None, role)
+            tokens[role] = accounts.create_token(database, account_id, users[role])
+    finally:
+        database.dispose()
     return Tenant(account_id, users, tokens)
 
 
