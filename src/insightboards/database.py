@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from insightboards.group_commit import GroupCommit
 from insightboards.loop_reads import LoopReads, open_loop_reads
 from insightboards.query.regex import sqlite_regexp
+from insightboards.tables import metadata
 
 _WRITE = "insightboards_write"
 # Threads (and their connections) for reads that overlap a request's own (Database.read_aside).
@@ -229,8 +230,20 @@ class Database:
 
         Without statistics SQLite may scan every board to test a label filter, instead of
         starting from the label index; a sampled ANALYZE takes milliseconds. PostgreSQL's
-        autovacuum does this too, but only after enough changes.
+        autovacuum does this too, but only after enough changes; where it is off, this
+        vacuums the service's tables as well.
         """
+        if self.dialect == "postgresql" and self._autovacuum_off():
+            # Nothing else marks pages all-visible then: every index-only scan (a label
+            # list's count, the read rule's ranges) reads the table too, and it bloats.
+            # VACUUM takes no lock that blocks reads or writes, and runs outside a
+            # transaction.
+            ours = ", ".join(table.name for table in metadata.sorted_tables)
+            with self.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    f"VACUUM (ANALYZE) {ours}"
+                )
+            return
         with self.write() as connection:
             if self.dialect == "sqlite":
                 connection.exec_driver_sql("PRAGMA analysis_limit=1000")
@@ -240,6 +253,11 @@ class Database:
             self.engine.dispose()
             if self._aside_engine is not None:
                 self._aside_engine.dispose()
+
+    def _autovacuum_off(self) -> bool:
+        with self.read() as connection:
+            setting = connection.exec_driver_sql("SELECT current_setting('autovacuum')")
+            return bool(setting.scalar_one() == "off")
 
     def dispose(self) -> None:
         if self._group_commit is not None:

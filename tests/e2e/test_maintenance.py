@@ -50,3 +50,19 @@ def test_statistics_are_refreshed_once_the_boards_have_grown(backend: str, tmp_p
         while _rows_in_statistics(server.database_url) < BOARDS:
             assert time.monotonic() < deadline, "the statistics were not refreshed"
             time.sleep(0.5)
+        if backend == "postgresql":
+            autovacuum, vacuums = _vacuums(server.database_url)
+            if autovacuum == "off":  # the server vacuums instead: at start, and once grown
+                assert vacuums >= 2
+
+
+def _vacuums(database_url: str) -> tuple[str, int]:
+    """PostgreSQL's autovacuum setting, and how often `dashboards` was vacuumed by hand."""
+    url = make_url(database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)) as connection:
+        row = connection.execute(
+            "SELECT current_setting('autovacuum'), vacuum_count FROM pg_stat_user_tables"
+            " WHERE relname = 'dashboards'"
+        ).fetchone()
+    assert row is not None
+    return str(row[0]), int(row[1])
