@@ -8,21 +8,22 @@ repositories, compiled once here (prepared.py) and run by the driver itself:
 
 - SQLite: the driver's own connection, on the loop's thread. A WAL reader never waits for
   a writer, and a point read by primary key does a bounded amount of work: microseconds.
-- PostgreSQL: a few connections of psycopg's asyncio interface (autocommit: each statement
-  reads one state of the database). The loop serves other requests while one waits for
-  the server.
+- PostgreSQL: a few connections of psycopg's asyncio interface, taken in turn (autocommit:
+  each statement reads one state of the database). The loop serves other requests while
+  one waits for the server.
 
 Only reads that cannot wait on other transactions belong here. Everything else runs off
 the loop.
 """
 
+import itertools
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -34,6 +35,7 @@ POSTGRES_CONNECTIONS = 4
 # A point read that takes this long is stuck (say, on a server under maintenance); its
 # request then fails instead of holding one of the few connections.
 POSTGRES_STATEMENT_TIMEOUT_MS = 5000
+POSTGRES_APPLICATION_NAME = "insightboards-loop-reads"
 
 
 class LoopReads(ABC):
@@ -80,36 +82,59 @@ class SqliteLoopReads(LoopReads):
 
 
 class PostgresLoopReads(LoopReads):
-    """A small pool of asyncio connections; psycopg prepares a statement on the server once
-    a connection has run it a few times."""
+    """A few asyncio connections, taken in turn. A connection runs one statement at a time
+    (psycopg queues the others on its lock), so each statement goes to the next one
+    without a pool's checkout and return, which cost a third of a GET's time on the
+    connections. psycopg prepares a statement on the server once a connection has run it
+    a few times. A connection found closed (the server restarted, say) is replaced, and a
+    read it broke is run again on the new one."""
 
     def __init__(self, url: str) -> None:
         super().__init__(postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
-        conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
-        self._pool = AsyncConnectionPool(
-            conninfo,
-            min_size=POSTGRES_CONNECTIONS,
-            max_size=POSTGRES_CONNECTIONS,
-            kwargs={
-                "autocommit": True,
-                "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
-            },
-            open=False,
+        self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._connections: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
+        self._next = itertools.cycle(range(POSTGRES_CONNECTIONS))
+
+    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        return await psycopg.AsyncConnection.connect(
+            self._conninfo,
+            autocommit=True,
+            application_name=POSTGRES_APPLICATION_NAME,
+            options=f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
         )
 
     async def open(self) -> None:
-        await self._pool.open(wait=True)
+        self._connections = [await self._connect() for _ in range(POSTGRES_CONNECTIONS)]
 
     async def execute(
         self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         prepared = self._prepare(statement)
-        async with self._pool.connection() as connection:
-            cursor = await connection.execute(prepared.sql, prepared.parameters(parameters))
-            return await cursor.fetchall()
+        turn = next(self._next)
+        for retry in (False, True):
+            connection = await self._connection(turn)
+            try:
+                cursor = await connection.execute(prepared.sql, prepared.parameters(parameters))
+                return await cursor.fetchall()
+            except psycopg.OperationalError:
+                # A read is safe to run again: once, on a new connection, if this one broke.
+                if retry or not (connection.closed or connection.broken):
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _connection(self, turn: int) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        connection = self._connections[turn]
+        if connection.closed or connection.broken:
+            fresh = await self._connect()
+            if self._connections[turn] is connection:
+                self._connections[turn] = fresh
+            else:  # another request replaced it meanwhile
+                await fresh.close()
+        return self._connections[turn]
 
     async def close(self) -> None:
-        await self._pool.close()
+        for connection in self._connections:
+            await connection.close()
 
 
 async def open_loop_reads(url: str) -> LoopReads | None:

@@ -8,8 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
+from insightboards.loop_reads import POSTGRES_APPLICATION_NAME, POSTGRES_CONNECTIONS
 from tests.conftest import make_tenant
 from tests.e2e.harness import Api, Server, Tenant, admin, start_server
 from tests.e2e.test_dashboards import assert_problem
@@ -203,3 +206,27 @@ def test_a_cached_token_spends_its_budget_once_per_create(limited: tuple[Server,
         ]
     assert [answer.status_code for answer in answers[:5]] == [200, 201, 400, 409, 200]
     assert_problem(answers[5], 429)
+
+
+def test_gets_on_postgresql_survive_the_loss_of_the_loops_connections(
+    server: Server, api: Api
+) -> None:
+    """The loop's PostgreSQL connections (loop_reads.py) are replaced when found broken (a
+    server restart, an administrator's pg_terminate_backend), and the read run again."""
+    if not server.database_url.startswith("postgresql"):
+        pytest.skip("the loop's connections are PostgreSQL's")
+    created = api.create(name="survivor")
+    assert api.get(created["id"]).json() == created
+    url = make_url(server.database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin_db:
+        terminated = admin_db.execute(
+            # In the select list: a WHERE may call the function before testing the rest.
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (POSTGRES_APPLICATION_NAME,),
+        ).fetchone()
+    assert terminated is not None and terminated[0] == POSTGRES_CONNECTIONS
+    # Each read that finds its connection broken runs again on a new one.
+    answers = [api.get(created["id"]) for _ in range(2 * POSTGRES_CONNECTIONS)]
+    assert [answer.status_code for answer in answers] == [200] * (2 * POSTGRES_CONNECTIONS)
+    assert answers[-1].json() == created
