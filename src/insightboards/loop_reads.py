@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from insightboards.prepared import Prepared
+from insightboards.prepared import prepare
 
 # PostgreSQL connections for the loop's reads, per process: a point read holds one for a
 # round trip, so a few keep the server's cores busy without queueing in it.
@@ -43,13 +43,6 @@ class LoopReads(ABC):
 
     def __init__(self, dialect: sa.Dialect) -> None:
         self.dialect = dialect
-        self._prepared: dict[sa.ClauseElement, Prepared] = {}
-
-    def _prepare(self, statement: sa.ClauseElement) -> Prepared:
-        prepared = self._prepared.get(statement)
-        if prepared is None:
-            prepared = self._prepared[statement] = Prepared(statement, self.dialect)
-        return prepared
 
     @abstractmethod
     async def execute(
@@ -74,7 +67,7 @@ class SqliteLoopReads(LoopReads):
     async def execute(
         self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
-        prepared = self._prepare(statement)
+        prepared = prepare(statement, self.dialect)
         return self._connection.execute(prepared.sql, prepared.parameters(parameters)).fetchall()
 
     async def close(self) -> None:
@@ -109,7 +102,7 @@ class PostgresLoopReads(LoopReads):
     async def execute(
         self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
-        prepared = self._prepare(statement)
+        prepared = prepare(statement, self.dialect)
         turn = next(self._next)
         for retry in (False, True):
             connection = await self._connection(turn)

@@ -84,6 +84,18 @@ class Prepared:
         return self._execute(connection, values).all()
 
 
+_PREPARED: dict[tuple[sa.ClauseElement, sa.Dialect], Prepared] = {}
+
+
+def prepare(statement: sa.ClauseElement, dialect: sa.Dialect) -> Prepared:
+    """`statement`, built once (at import), compiled once for `dialect`."""
+    key = (statement, dialect)
+    found = _PREPARED.get(key)
+    if found is None:
+        found = _PREPARED[key] = Prepared(statement, dialect)
+    return found
+
+
 @contextmanager
 def _cursor(connection: sa.Connection, sql: str) -> Iterator[Any]:
     dialect = connection.dialect

@@ -129,17 +129,28 @@ class FastPaths:
             return None
         return board[1].body, [(b"etag", b'"%d"' % board[1].version)]
 
-    async def _list(self, scope: Scope) -> tuple[bytes, Headers] | Response | None:
-        state = self.api.state
-        reads = getattr(state, "loop_reads", None)
+    async def _cached_caller(self, scope: Scope) -> tuple[Caller, str] | None:
+        """The request's caller, when its token is cached at the current auth counter and
+        the gtmhub-accountId header agrees, and the token."""
+        reads = getattr(self.api.state, "loop_reads", None)
         found = self._token(scope)
-        query = _list_query(scope)
-        if reads is None or found is None or query is None or _has_body(scope):
+        if reads is None or found is None:
             return None
         token, account_header = found
-        caller = await accounts_service.cached_caller(reads, state.callers, token)
+        caller = await accounts_service.cached_caller(reads, self.api.state.callers, token)
         if caller is None or account_header not in (None, caller.account_id):
             return None
+        return caller, token
+
+    async def _list(self, scope: Scope) -> tuple[bytes, Headers] | Response | None:
+        state = self.api.state
+        query = _list_query(scope)
+        if query is None or _has_body(scope):
+            return None
+        cached = await self._cached_caller(scope)
+        if cached is None:
+            return None
+        caller, token = cached
         if not self._spend(scope, caller, accounts_service.hash_token(token)):
             return None
 
@@ -160,14 +171,12 @@ class FastPaths:
         """The create's answer, or None and a `receive` that gives the route the same
         messages (the body read here, then the rest)."""
         state = self.api.state
-        reads = getattr(state, "loop_reads", None)
-        found = self._token(scope)
-        if reads is None or found is None or scope["query_string"] or not _json_body(scope):
+        if scope["query_string"] or not _json_body(scope):
             return None, receive
-        token, account_header = found
-        caller = await accounts_service.cached_caller(reads, state.callers, token)
-        if caller is None or account_header not in (None, caller.account_id):
+        cached = await self._cached_caller(scope)
+        if cached is None:
             return None, receive
+        caller, token = cached
         messages, body = await _read_body(receive)
         replay = _replaying(messages, receive)
         if body is None:  # the client left, or the body was too large (answered already)

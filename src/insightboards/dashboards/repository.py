@@ -25,7 +25,7 @@ from insightboards.dashboards.records import (
 )
 from insightboards.errors import Conflict
 from insightboards.loop_reads import LoopReads
-from insightboards.prepared import Prepared
+from insightboards.prepared import prepare
 from insightboards.tables import (
     AnyRow,
     auth_changes,
@@ -70,14 +70,7 @@ class TagTaken(Conflict):
 
 
 def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    key = (table.name, conn.dialect)
-    prepared = _INSERT_PREPARED.get(key)
-    if prepared is None:
-        prepared = _INSERT_PREPARED[key] = Prepared(_INSERT[table.name], conn.dialect)
-    prepared.insert(conn, rows)
-
-
-_INSERT_PREPARED: dict[tuple[str, sa.Dialect], Prepared] = {}
+    prepare(_INSERT[table.name], conn.dialect).insert(conn, rows)
 
 
 def insert_dashboard(conn: sa.Connection, values: dict[str, Any]) -> None:
@@ -389,23 +382,22 @@ def _grants_json(dialect: str) -> sa.ScalarSelect[Any]:
     )
 
 
-def _served_page(dialect: sa.Dialect) -> Prepared:
+def _served_page(dialect: str) -> sa.Select[Any]:
     """The boards of a page with their grants, in one statement; the ids come as one
     parameter (a JSON array on SQLite, an array on PostgreSQL), so its SQL never changes."""
     ids: sa.BindParameter[Any] = sa.bindparam("ids")
     listed: sa.ColumnElement[bool]
-    if dialect.name == "sqlite":
+    if dialect == "sqlite":
         each: sa.Select[Any] = sa.select(sa.column("value")).select_from(sa.func.json_each(ids))
         listed = dashboards.c.id.in_(each)
     else:
         listed = dashboards.c.id == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.String)))
-    statement = sa.select(*_SERVED_COLUMNS, _grants_json(dialect.name)).where(
+    return sa.select(*_SERVED_COLUMNS, _grants_json(dialect)).where(
         dashboards.c.account_id == sa.bindparam("account_id"), listed
     )
-    return Prepared(statement, dialect)
 
 
-_SERVED_PAGE: dict[sa.Dialect, Prepared] = {}
+_SERVED_PAGE = {dialect: _served_page(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 def _grant_records(account_id: str, board_id: str, grants: Any) -> list[GrantRecord]:
@@ -422,9 +414,7 @@ def served_page(
     """The boards `ids` that exist, in that order, each with its grants."""
     if not ids:
         return []
-    prepared = _SERVED_PAGE.get(conn.dialect)
-    if prepared is None:
-        prepared = _SERVED_PAGE[conn.dialect] = _served_page(conn.dialect)
+    prepared = prepare(_SERVED_PAGE[conn.dialect.name], conn.dialect)
     listed = orjson.dumps(list(ids)).decode() if conn.dialect.name == "sqlite" else list(ids)
     by_id = {}
     for found in prepared.rows(conn, account_id=account_id, ids=listed):

@@ -223,18 +223,6 @@ def _insert_new(
     return new.row, new.grant_records, new.stored
 
 
-def _insert(
-    conn: sa.Connection,
-    account_id: str,
-    columns: dict[str, Any],
-    items: list[dict[str, Any]],
-    labels: list[dict[str, Any]],
-    grants: list[dict[str, Any]],
-    limits: Limits | None,
-) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
-    return _insert_new(conn, _new_board(account_id, columns, items, labels, grants, limits))
-
-
 # --- operations ----------------------------------------------------------------------------
 
 
@@ -294,7 +282,7 @@ def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> No
         columns = input_rows.new_board(
             new_id(), tag, name, account_id, now, access_columns, is_report=True
         )
-        _insert(conn, account_id, columns, [], [], [], None)
+        _insert_new(conn, _new_board(account_id, columns, [], [], [], None))
 
 
 def boards_held(db: Database) -> int:
@@ -497,7 +485,9 @@ def clone(
                 dashboard_id
             ]
         ]
-        inserted = _insert(conn, caller.account_id, columns, items, labels, grants, limits)
+        inserted = _insert_new(
+            conn, _new_board(caller.account_id, columns, items, labels, grants, limits)
+        )
         return served.after_change(conn, caller, inserted)
 
 
