@@ -165,6 +165,12 @@ class Database:
         if self.dialect != "sqlite" or make_url(self.url).database not in (None, "", ":memory:"):
             self._aside_engine = create_engine(self.url, pool_size=ASIDE_READERS, max_overflow=0)
             self._aside_threads = ThreadPoolExecutor(ASIDE_READERS, "read-aside")
+        # The event loop's own connection to a SQLite file (read_on_loop): only the loop's
+        # thread uses it, and never across an await, so it is always free; the loop never
+        # waits for a connection that a thread holds.
+        self._loop_engine: sa.Engine | None = None
+        if self.dialect == "sqlite" and self._aside_engine is not None:
+            self._loop_engine = create_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=0)
 
     @contextmanager
     def read(self, time_limit_ms: int | None = None) -> Iterator[sa.Connection]:
@@ -173,6 +179,14 @@ class Database:
         that much work (CPU time)."""
         with self._read(self.engine, time_limit_ms) as connection:
             yield connection
+
+    def read_on_loop(self, time_limit_ms: int) -> AbstractContextManager[sa.Connection] | None:
+        """A read transaction for the event loop's thread, as `read` (SQLite's work cut off
+        after `time_limit_ms` of CPU time, QueryTimeout); None where the loop must not read
+        itself: PostgreSQL (its reads wait on the network) and in-memory SQLite."""
+        if self._loop_engine is None:
+            return None
+        return self._read(self._loop_engine, time_limit_ms)
 
     def read_aside(
         self, work: Callable[[sa.Connection], T], time_limit_ms: int | None = None
@@ -251,8 +265,9 @@ class Database:
         if self.dialect == "sqlite":
             # A SQLite connection reads the statistics when it opens: start afresh.
             self.engine.dispose()
-            if self._aside_engine is not None:
-                self._aside_engine.dispose()
+            for engine in (self._aside_engine, self._loop_engine):
+                if engine is not None:
+                    engine.dispose()
 
     def _autovacuum_off(self) -> bool:
         with self.read() as connection:
@@ -264,8 +279,9 @@ class Database:
             self._group_commit.close()
         if self._aside_threads is not None:
             self._aside_threads.shutdown()
-        if self._aside_engine is not None:
-            self._aside_engine.dispose()
+        for engine in (self._aside_engine, self._loop_engine):
+            if engine is not None:
+                engine.dispose()
         self.engine.dispose()
 
 

@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings.database_url)
         app.state.database = database
         app.state.loop_reads = await database.open_loop_reads()
-        # Lists run on threads of their own, a few: with more, their threads mostly take the
+        # Lists the loop does not answer itself (listing.list_page_on_loop) run on threads
+        # of their own, a few: with more, their threads mostly take the
         # GIL from one another (wrk, 32 clients, label lists at 10k boards: 70 req/s on the
         # 40 threads FastAPI's sync routes share, 92 on 4).
         app.state.list_threads = anyio.CapacityLimiter(LIST_THREADS)

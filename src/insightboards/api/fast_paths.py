@@ -6,8 +6,9 @@ parameter validation, exception middleware, a thread-pool trip) cost as much as 
 itself. Here a call is answered at once when its token's caller is cached at the current
 auth counter and its rate budget allows it: a board when it exists with a stored document
 and the caller may read it, on the event loop; a list when each parameter is one plainly
-valid value, on the lists' own threads (a filter, sort or fields the service refuses is
-answered here with its problem document, as the route would); a create when its body is
+valid value, on the event loop when it is small and quick (SQLite), else on the lists'
+own threads (a filter, sort or fields the service refuses is answered here with its
+problem document, as the route would); a create when its body is
 JSON that the request model takes (the service's refusals answered here too). Anything else
 (no token, an unknown or changed one, a missing or forbidden board, a parameter FastAPI
 would refuse or one it does not know, a body the model refuses, an in-memory database) goes
@@ -160,7 +161,13 @@ class FastPaths:
             except InsightboardsError as refused:
                 return refused
 
-        body = await anyio.to_thread.run_sync(page, limiter=state.list_threads)
+        body: bytes | InsightboardsError | None
+        try:
+            body = listing.list_page_on_loop(state.database, caller, query)
+        except InsightboardsError as refused:
+            body = refused
+        if body is None:
+            body = await anyio.to_thread.run_sync(page, limiter=state.list_threads)
         if isinstance(body, InsightboardsError):
             # Answered here as the route's handler would (api/problems.py): sent on to the
             # route, it would spend the budget and run the query a second time.

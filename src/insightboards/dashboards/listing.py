@@ -9,6 +9,8 @@ import dataclasses
 import functools
 import json
 import re
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -129,53 +131,13 @@ def list_page(
     db: Database, caller: Caller, query: ListQuery, limits: Limits = DEFAULT_LIMITS
 ) -> bytes:
     """A page of the boards the caller may read, as the JSON body of the answer."""
-    context = QueryContext(caller, db.dialect)
-    document = _parse_filter(query.filter)
-    compiled = None
-    if document:
-        # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
-        text = query.filter if isinstance(query.filter, str) else json.dumps(document)
-        compiled = _compiled(text, caller, db.engine.dialect, _sorted_by_index(query.sort))
-    skip = query.skip or 0
-    take = query.take if query.take is not None else DEFAULT_TAKE
-    projection = projection_module.parse_fields(query.fields) if query.fields else None
+    plan = _plan(db, caller, query)
     try:
         with db.read(time_limit_ms=limits.list_time_limit_ms) as conn:
-            counting: Future[int] | None = None
-            boards = 0
-            if compiled is None:
-                where = [access.caller_predicate(caller, "read")]
-                total: int | None = repository.count_readable(
-                    conn, caller.account_id, access.caller_read_count(caller)
-                )
-            else:
-                where = compiled.where
-                boards, inheriting = repository.account_counts(conn, caller.account_id)
-                total = _count_by_labels(conn, caller, compiled, boards - inheriting)
-                if total is None:
-                    count = functools.partial(
-                        repository.count_matching, account_id=caller.account_id, where=where
-                    )
-                    # This count visits every match; in a large account it runs beside the
-                    # page, on another core.
-                    if boards >= COUNT_ASIDE_FROM:
-                        counting = db.read_aside(count, limits.list_time_limit_ms)
-                    total = count(conn) if counting is None else None
-            page_ids: list[str] = []
-            if total is None or skip < total:
-                walk_where = compiled.walk_where if compiled else None
-                page_ids = repository.list_page(
-                    conn,
-                    caller.account_id,
-                    where=where,
-                    order_by=order_by(query.sort, context),
-                    skip=skip,
-                    take=take,
-                    walk=None if walk_where is None else repository.Walk(walk_where, boards, total),
-                )
-            page = served.page(conn, caller, page_ids, projection)
-        if counting is not None:
-            total = counting.result()
+            counted_aside = functools.partial(
+                db.read_aside, time_limit_ms=limits.list_time_limit_ms
+            )
+            return _page(conn, caller, plan, counted_aside)
     except QueryTimeout:
         raise BadRequest(
             f"The query took longer than {limits.list_time_limit_ms} ms; narrow the filter."
@@ -183,6 +145,115 @@ def list_page(
     except RegexRefused as refused:
         # The translation is valid PostgreSQL; its engine may still find it too large.
         raise BadRequest(f"filter: PostgreSQL cannot evaluate this $regex: {refused}") from None
+
+
+# A list the event loop answers itself (list_page_on_loop) works at most this long in
+# SQLite, and has a page of at most this many boards: meanwhile no other request is served.
+LOOP_BUDGET_MS = 5
+LOOP_TAKE = 100
+# Queries (account, filter, sort) that went over the budget: they run on a thread at once.
+_OVER_BUDGET: "OrderedDict[tuple[str, str | None, str | None], None]" = OrderedDict()
+_OVER_BUDGET_KEPT = 1024
+
+
+def list_page_on_loop(db: Database, caller: Caller, query: ListQuery) -> bytes | None:
+    """list_page, answered on the calling thread (the event loop) when the list is small and
+    quick: None, having done at most LOOP_BUDGET_MS of work, when it is not, or when the
+    database cannot be read from the loop; list_page on a thread answers it then.
+
+    A list of a SQLite file does its work between two GIL releases per row; on a thread it
+    takes the GIL back from the loop hundreds of times, each a futex wake-up (wrk, 32
+    clients, label lists of 50 at 10k boards: 333 req/s on 4 threads, 475 on the loop)."""
+    if isinstance(query.filter, dict):  # from a body: not a fast path's
+        return None
+    key = (caller.account_id, query.filter, query.sort)
+    take = query.take if query.take is not None else DEFAULT_TAKE
+    if take > LOOP_TAKE or key in _OVER_BUDGET:
+        return None
+    plan = _plan(db, caller, query)
+    reading = db.read_on_loop(LOOP_BUDGET_MS)
+    if reading is None:
+        return None
+    try:
+        with reading as conn:
+            return _page(conn, caller, plan, read_aside=None)
+    except QueryTimeout:
+        _OVER_BUDGET[key] = None
+        if len(_OVER_BUDGET) > _OVER_BUDGET_KEPT:
+            _OVER_BUDGET.popitem(last=False)
+        return None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A list query, parsed and compiled for its caller."""
+
+    compiled: _Filter | None
+    order_by: list[sa.ColumnElement[Any]]
+    skip: int
+    take: int
+    projection: projection_module.Projection | None
+
+
+def _plan(db: Database, caller: Caller, query: ListQuery) -> _Plan:
+    """BadRequest for a filter, sort or fields that is not valid."""
+    context = QueryContext(caller, db.dialect)
+    document = _parse_filter(query.filter)
+    compiled = None
+    if document:
+        # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
+        text = query.filter if isinstance(query.filter, str) else json.dumps(document)
+        compiled = _compiled(text, caller, db.engine.dialect, _sorted_by_index(query.sort))
+    return _Plan(
+        compiled=compiled,
+        order_by=order_by(query.sort, context),
+        skip=query.skip or 0,
+        take=query.take if query.take is not None else DEFAULT_TAKE,
+        projection=projection_module.parse_fields(query.fields) if query.fields else None,
+    )
+
+
+# Database.read_aside, with the list's time limit; None to count on the list's connection.
+ReadAside = Callable[[Callable[[sa.Connection], int]], "Future[int] | None"]
+
+
+def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAside | None) -> bytes:
+    compiled = plan.compiled
+    counting: Future[int] | None = None
+    boards = 0
+    if compiled is None:
+        where = [access.caller_predicate(caller, "read")]
+        total: int | None = repository.count_readable(
+            conn, caller.account_id, access.caller_read_count(caller)
+        )
+    else:
+        where = compiled.where
+        boards, inheriting = repository.account_counts(conn, caller.account_id)
+        total = _count_by_labels(conn, caller, compiled, boards - inheriting)
+        if total is None:
+            count = functools.partial(
+                repository.count_matching, account_id=caller.account_id, where=where
+            )
+            # This count visits every match; in a large account it runs beside the page, on
+            # another core.
+            if boards >= COUNT_ASIDE_FROM and read_aside is not None:
+                counting = read_aside(count)
+            total = count(conn) if counting is None else None
+    page_ids: list[str] = []
+    if total is None or plan.skip < total:
+        walk_where = compiled.walk_where if compiled else None
+        page_ids = repository.list_page(
+            conn,
+            caller.account_id,
+            where=where,
+            order_by=plan.order_by,
+            skip=plan.skip,
+            take=plan.take,
+            walk=None if walk_where is None else repository.Walk(walk_where, boards, total),
+        )
+    page = served.page(conn, caller, page_ids, plan.projection)
+    if counting is not None:
+        total = counting.result()
     assert total is not None
     return b'{"items":[%s],"count":%d,"totalCount":%d}' % (b",".join(page), len(page), total)
 
