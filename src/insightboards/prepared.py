@@ -74,14 +74,14 @@ class Prepared:
             else:
                 cursor.executemany(self.sql, [self.converted(row) for row in rows])
 
-    def _execute(self, connection: sa.Connection, values: dict[str, Any]) -> sa.CursorResult[Any]:
-        return connection.exec_driver_sql(self.sql, self.parameters(values))
-
-    def scalar(self, connection: sa.Connection, **values: Any) -> Any:
-        return self._execute(connection, values).scalar_one()
-
-    def rows(self, connection: sa.Connection, **values: Any) -> Sequence[sa.Row[*tuple[Any, ...]]]:
-        return self._execute(connection, values).all()
+    def rows(self, connection: sa.Connection, **values: Any) -> list[tuple[Any, ...]]:
+        """The rows as the driver gives them: tuples, with no conversion of their values
+        (SQLite's booleans as 0 and 1, JSON as text). SQLAlchemy's result machinery cost
+        as much as a page's statement."""
+        with _cursor(connection, self.sql) as cursor:
+            cursor.execute(self.sql, self.parameters(values))
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
 
 
 _PREPARED: dict[tuple[sa.ClauseElement, sa.Dialect], Prepared] = {}

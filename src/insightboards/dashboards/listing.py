@@ -86,8 +86,10 @@ def check_query(db: Database, caller: Caller, query: ListQuery) -> None:
 
 @dataclass(frozen=True)
 class _Filter:
-    """A filter compiled for one caller, with what counting its matches needs."""
+    """A filter (or none) compiled for one caller, with what counting its matches needs."""
 
+    # Whether there is a filter: without one, the boards are all those the caller may read.
+    filtered: bool
     # The read rule and the filter.
     where: list[sa.ColumnElement[bool]]
     # The same boards, tested board by board (SQLite, a sort an index holds; see
@@ -96,24 +98,43 @@ class _Filter:
     # For a filter that only asks for one kind of label: how many boards have one, and how
     # many of those the caller may not read (see _count_by_labels).
     label_count: Prepared | None
+    # The page statements of each sort asked for (pages): `where`'s, and the walk's.
+    _pages: dict[str | None, tuple[repository.PageQuery, repository.PageQuery | None]] = (
+        dataclasses.field(default_factory=dict, compare=False)
+    )
+
+    def pages(
+        self, sort: str | None, order: list[sa.ColumnElement[Any]]
+    ) -> tuple[repository.PageQuery, repository.PageQuery | None]:
+        """The page statements for `sort` (whose ORDER BY terms are `order`)."""
+        found = self._pages.get(sort)
+        if found is None:
+            walk = self.walk_where
+            found = self._pages[sort] = (
+                repository.PageQuery(self.where, order),
+                None if walk is None else repository.PageQuery(walk, order),
+            )
+        return found
 
 
 # Compiling a filter costs ~0.6 ms; a script or a page of the web app asks the same again.
 # SQL expressions are immutable, so one may serve any number of statements.
 @functools.lru_cache(maxsize=1024)
 def _compiled(
-    filter_text: str, caller: Caller, dialect: sa.Dialect, walkable_sort: bool
+    filter_text: str | None, caller: Caller, dialect: sa.Dialect, walkable_sort: bool
 ) -> _Filter:
-    document = _parse_filter(filter_text)
-    assert document is not None
-    context = QueryContext(caller, dialect.name)
     read_rule = access.caller_predicate(caller, "read")
+    document = _parse_filter(filter_text)
+    if not document:
+        return _Filter(filtered=False, where=[read_rule], walk_where=None, label_count=None)
+    context = QueryContext(caller, dialect.name)
     walking = dataclasses.replace(context, child_rows_drive=False)
     per_board = compile_filter(document, walking)
     walk = dialect.name == "sqlite" and walkable_sort and starts_from_child_table(document)
     labelled = label_rows_condition(document, context)
     account_id = caller.account_id
     return _Filter(
+        filtered=True,
         where=[read_rule, compile_filter(document, context)],
         walk_where=[read_rule, per_board] if walk else None,
         label_count=None
@@ -188,8 +209,9 @@ def list_page_on_loop(db: Database, caller: Caller, query: ListQuery) -> bytes |
 class _Plan:
     """A list query, parsed and compiled for its caller."""
 
-    compiled: _Filter | None
-    order_by: list[sa.ColumnElement[Any]]
+    compiled: _Filter
+    page: repository.PageQuery
+    walk_page: repository.PageQuery | None
     skip: int
     take: int
     projection: projection_module.Projection | None
@@ -199,14 +221,16 @@ def _plan(db: Database, caller: Caller, query: ListQuery) -> _Plan:
     """BadRequest for a filter, sort or fields that is not valid."""
     context = QueryContext(caller, db.dialect)
     document = _parse_filter(query.filter)
-    compiled = None
+    # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
+    text = None
     if document:
-        # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
         text = query.filter if isinstance(query.filter, str) else json.dumps(document)
-        compiled = _compiled(text, caller, db.engine.dialect, _sorted_by_index(query.sort))
+    compiled = _compiled(text, caller, db.engine.dialect, _sorted_by_index(query.sort))
+    page, walk_page = compiled.pages(query.sort or None, order_by(query.sort, context))
     return _Plan(
         compiled=compiled,
-        order_by=order_by(query.sort, context),
+        page=page,
+        walk_page=walk_page,
         skip=query.skip or 0,
         take=query.take if query.take is not None else DEFAULT_TAKE,
         projection=projection_module.parse_fields(query.fields) if query.fields else None,
@@ -221,18 +245,15 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
     compiled = plan.compiled
     counting: Future[int] | None = None
     boards = 0
-    if compiled is None:
-        where = [access.caller_predicate(caller, "read")]
-        total: int | None = repository.count_readable(
-            conn, caller.account_id, access.caller_read_count(caller)
-        )
+    total: int | None
+    if not compiled.filtered:
+        total = repository.count_readable(conn, caller.account_id, access.caller_read_count(caller))
     else:
-        where = compiled.where
         boards, inheriting = repository.account_counts(conn, caller.account_id)
         total = _count_by_labels(conn, caller, compiled, boards - inheriting)
         if total is None:
             count = functools.partial(
-                repository.count_matching, account_id=caller.account_id, where=where
+                repository.count_matching, account_id=caller.account_id, where=compiled.where
             )
             # This count visits every match; in a large account it runs beside the page, on
             # another core.
@@ -241,15 +262,14 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
             total = count(conn) if counting is None else None
     page_ids: list[str] = []
     if total is None or plan.skip < total:
-        walk_where = compiled.walk_where if compiled else None
+        walk = plan.walk_page
         page_ids = repository.list_page(
             conn,
             caller.account_id,
-            where=where,
-            order_by=plan.order_by,
+            plan.page,
             skip=plan.skip,
             take=plan.take,
-            walk=None if walk_where is None else repository.Walk(walk_where, boards, total),
+            walk=None if walk is None else repository.Walk(walk, boards, total),
         )
     page = served.page(conn, caller, page_ids, plan.projection)
     if counting is not None:

@@ -25,7 +25,7 @@ from insightboards.dashboards.records import (
 )
 from insightboards.errors import Conflict
 from insightboards.loop_reads import LoopReads
-from insightboards.prepared import prepare
+from insightboards.prepared import Prepared, prepare
 from insightboards.tables import (
     AnyRow,
     auth_changes,
@@ -485,6 +485,38 @@ def without_document(
     return [(account_id, board_id) for account_id, board_id in conn.execute(query)]
 
 
+class PageQuery:
+    """The ids of a page of the boards matching `where`, in the order of `order_by` (ties
+    broken by id), with the account, skip and take as parameters: compiled once per
+    dialect, however many pages it answers. Building and compiling the statement, or
+    SQLAlchemy's cache-key walk over the read rule, cost more than SQLite's answer."""
+
+    def __init__(
+        self, where: Sequence[sa.ColumnElement[bool]], order_by: Sequence[sa.ColumnElement[Any]]
+    ) -> None:
+        self.where = where
+        self.order_by = order_by
+        # Placeholder values, given at each execution: compiling a filter's IN lists
+        # (render_postcompile) takes every parameter's value.
+        self._statement = (
+            sa.select(dashboards.c.id)
+            .where(dashboards.c.account_id == sa.bindparam("account_id", ""), *where)
+            .order_by(*order_by, _tie_breaker(order_by))
+            .offset(sa.bindparam("skip", 0, type_=sa.Integer))
+            .limit(sa.bindparam("take", 0, type_=sa.Integer))
+        )
+        self._prepared: dict[str, Prepared] = {}
+
+    def ids(self, conn: sa.Connection, account_id: str, skip: int, take: int) -> list[str]:
+        prepared = self._prepared.get(conn.dialect.name)
+        if prepared is None:
+            prepared = self._prepared[conn.dialect.name] = Prepared(self._statement, conn.dialect)
+        return [
+            board_id
+            for (board_id,) in prepared.rows(conn, account_id=account_id, skip=skip, take=take)
+        ]
+
+
 @dataclass(frozen=True)
 class Walk:
     """A filter's label, item and grant conditions tested board by board (SQLite), for a
@@ -493,7 +525,7 @@ class Walk:
     match. Which visits fewer boards depends on how many match: `matches` when counted
     already, None when the count runs beside the page (the walk then bounds itself)."""
 
-    where: list[sa.ColumnElement[bool]]
+    page: PageQuery
     boards: int
     matches: int | None
 
@@ -501,31 +533,27 @@ class Walk:
 def list_page(
     conn: sa.Connection,
     account_id: str,
-    where: Iterable[sa.ColumnElement[bool]],
-    order_by: Sequence[sa.ColumnElement[Any]],
+    page: PageQuery,
     skip: int,
     take: int,
     walk: Walk | None = None,
 ) -> list[str]:
-    """The ids of one page of the dashboards matching `where` (or `walk.where`, the same
+    """The ids of one page of the dashboards of `page` (or of `walk.page`, the same
     boards)."""
     if take == 0 or (walk is not None and skip >= walk.boards):
         return []
-    page_ids = None
     if walk is not None:
         if walk.matches is None:
-            page_ids = walk_page_ids(
-                conn, account_id, walk.where, order_by, skip, take, walk.boards
+            walked = walk_page_ids(
+                conn, account_id, walk.page.where, walk.page.order_by, skip, take, walk.boards
             )
+            if walked is not None:
+                return walked
         # With matches spread evenly, the walk visits (skip + take) * boards / matches.
         elif (skip + take) * walk.boards < walk.matches * walk.matches:
-            where = walk.where
-    if page_ids is None:
-        # The indexes answer the page's ids without reading rows.
-        page_ids = list(
-            conn.execute(page_query(account_id, where, order_by, skip, take)).scalars().all()
-        )
-    return page_ids
+            page = walk.page
+    # The indexes answer the page's ids without reading rows.
+    return page.ids(conn, account_id, skip, take)
 
 
 def walk_page_ids(
@@ -603,8 +631,11 @@ _ACCOUNT_COUNTS = sa.select(dashboard_counts.c.boards, dashboard_counts.c.inheri
 def account_counts(conn: sa.Connection, account_id: str) -> tuple[int, int]:
     """How many dashboards the account has, and how many of them inherit the account's
     defaults (kept by triggers, see tables.dashboard_counts)."""
-    counts = conn.execute(_ACCOUNT_COUNTS, {"account_id": account_id}).first()
-    return (counts[0], counts[1]) if counts else (0, 0)
+    for boards, inheriting in prepare(_ACCOUNT_COUNTS, conn.dialect).rows(
+        conn, account_id=account_id
+    ):
+        return boards, inheriting
+    return 0, 0
 
 
 def _count_of(account_id: str, *conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
