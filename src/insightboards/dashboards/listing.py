@@ -90,7 +90,7 @@ class _Filter:
 
     # Whether there is a filter: without one, the boards are all those the caller may read.
     filtered: bool
-    # The read rule and the filter.
+    # The filter and the read rule.
     where: list[sa.ColumnElement[bool]]
     # The same boards, tested board by board (SQLite, a sort an index holds; see
     # repository.Walk); None when the walk cannot help.
@@ -135,8 +135,11 @@ def _compiled(
     account_id = caller.account_id
     return _Filter(
         filtered=True,
-        where=[read_rule, compile_filter(document, context)],
-        walk_where=[read_rule, per_board] if walk else None,
+        # The filter first: SQLite tests the terms in their order, and the read rule lets
+        # most boards through where the filter stops most (a $regex count at 10k boards:
+        # 1.8 -> 0.9 ms).
+        where=[compile_filter(document, context), read_rule],
+        walk_where=[per_board, read_rule] if walk else None,
         label_count=None
         if labelled is None
         else Prepared(
