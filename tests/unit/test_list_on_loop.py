@@ -1,6 +1,6 @@
 """listing.list_page_on_loop: a small, quick list answered on the calling thread (the event
 loop) on SQLite, equal to list_page's answer; a list over its budget gives up, and its query
-is then left to the threads at once."""
+is then left to the threads for a while."""
 
 import json
 from collections.abc import Iterator
@@ -64,20 +64,41 @@ def test_a_large_page_is_left_to_the_threads(seeded: tuple[Database, Caller]) ->
     assert listing.list_page_on_loop(database, caller, _label_query("odd", take=500)) is None
 
 
-def test_a_list_over_its_budget_gives_up_and_its_query_goes_to_the_threads_since(
+def test_a_list_over_its_budget_gives_up_and_its_query_goes_to_the_threads_for_a_while(
     seeded: tuple[Database, Caller], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database, caller = seeded
     query = _label_query("even")
-    # Cut off at SQLite's first look at the clock, after a few instructions.
-    monkeypatch.setattr(listing, "LOOP_BUDGET_MS", 0)
-    monkeypatch.setattr(database_module, "_PROGRESS_STEPS", 10)
+    monkeypatch.setattr(listing, "_RETRY_FIRST", 3)
+
+    def over_budget() -> None:
+        # Cut off at SQLite's first look at the clock, after a few instructions.
+        monkeypatch.setattr(listing, "LOOP_BUDGET_MS", 0)
+        monkeypatch.setattr(database_module, "_PROGRESS_STEPS", 10)
+
+    def within_budget() -> None:
+        monkeypatch.setattr(listing, "LOOP_BUDGET_MS", 60_000)
+        monkeypatch.setattr(database_module, "_PROGRESS_STEPS", 5000)
+
+    over_budget()
     assert listing.list_page_on_loop(database, caller, query) is None
-    monkeypatch.setattr(listing, "LOOP_BUDGET_MS", 60_000)
-    # Remembered: not tried on the loop again, though it would now be within the budget.
-    assert listing.list_page_on_loop(database, caller, query) is None
+    within_budget()
+    # Remembered: the next three runs are not tried on the loop, though they would now be
+    # within the budget.
+    for _ in range(3):
+        assert listing.list_page_on_loop(database, caller, query) is None
     # Another query of the same account is tried still.
     assert listing.list_page_on_loop(database, caller, _label_query("odd")) is not None
+    # Then tried again; over the budget again, it waits twice as long.
+    over_budget()
+    assert listing.list_page_on_loop(database, caller, query) is None
+    within_budget()
+    for _ in range(6):
+        assert listing.list_page_on_loop(database, caller, query) is None
+    # Within the budget at last: answered on the loop, and forgotten.
+    answer = listing.list_page_on_loop(database, caller, query)
+    assert answer is not None and json.loads(answer)["totalCount"] == 30
+    assert listing.list_page_on_loop(database, caller, query) is not None
     assert json.loads(listing.list_page(database, caller, query))["totalCount"] == 30
 
 

@@ -175,9 +175,22 @@ def list_page(
 # SQLite, and has a page of at most this many boards: meanwhile no other request is served.
 LOOP_BUDGET_MS = 5
 LOOP_TAKE = 100
-# Queries (account, filter, sort) that went over the budget: they run on a thread at once.
-_OVER_BUDGET: "OrderedDict[tuple[str, str | None, str | None], None]" = OrderedDict()
+# Queries (account, filter, sort) that went over the budget run on the threads: the next
+# _RETRY_FIRST of them, then a try on the loop again, as the first run may have found the
+# file's pages cold; each further miss doubles the wait, up to _RETRY_MOST, so a query that
+# is slow costs the loop one budget in at least _RETRY_FIRST runs of it.
+_RETRY_FIRST = 16
+_RETRY_MOST = 1024
 _OVER_BUDGET_KEPT = 1024
+
+
+@dataclass
+class _Backoff:
+    runs_left: int  # on the threads, before the next try on the loop
+    wait: int  # the runs it was set to wait at its last miss
+
+
+_OVER_BUDGET: "OrderedDict[tuple[str, str | None, str | None], _Backoff]" = OrderedDict()
 
 
 def list_page_on_loop(db: Database, caller: Caller, query: ListQuery) -> bytes | None:
@@ -190,9 +203,13 @@ def list_page_on_loop(db: Database, caller: Caller, query: ListQuery) -> bytes |
     clients, label lists of 50 at 10k boards: 333 req/s on 4 threads, 475 on the loop)."""
     if isinstance(query.filter, dict):  # from a body: not a fast path's
         return None
-    key = (caller.account_id, query.filter, query.sort)
     take = query.take if query.take is not None else DEFAULT_TAKE
-    if take > LOOP_TAKE or key in _OVER_BUDGET:
+    if take > LOOP_TAKE:
+        return None
+    key = (caller.account_id, query.filter, query.sort)
+    backoff = _OVER_BUDGET.get(key)
+    if backoff is not None and backoff.runs_left > 0:
+        backoff.runs_left -= 1
         return None
     plan = _plan(db, caller, query)
     reading = db.read_on_loop(LOOP_BUDGET_MS)
@@ -200,12 +217,17 @@ def list_page_on_loop(db: Database, caller: Caller, query: ListQuery) -> bytes |
         return None
     try:
         with reading as conn:
-            return _page(conn, caller, plan, read_aside=None)
+            body = _page(conn, caller, plan, read_aside=None)
     except QueryTimeout:
-        _OVER_BUDGET[key] = None
+        wait = _RETRY_FIRST if backoff is None else min(backoff.wait * 2, _RETRY_MOST)
+        _OVER_BUDGET[key] = _Backoff(runs_left=wait, wait=wait)
+        _OVER_BUDGET.move_to_end(key)
         if len(_OVER_BUDGET) > _OVER_BUDGET_KEPT:
             _OVER_BUDGET.popitem(last=False)
         return None
+    if backoff is not None:
+        del _OVER_BUDGET[key]
+    return body
 
 
 @dataclass(frozen=True)
