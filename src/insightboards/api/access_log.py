@@ -4,7 +4,10 @@ Never the query string, a header or a body: those may carry tokens or customer d
 
 Lines are written by a thread of their own: a write to stdout, which a slow pipe or
 terminal can hold up, never stalls the event loop, and the loop's share of a request stays
-the building of one short line. What is queued when the process exits is written first.
+the building of one short line. The thread writes what has gathered in a few milliseconds
+as one log record (one line per request in it): a record per line cost the process a
+third of its time under load (handler, write and flush, and the GIL taken from the loop
+for each). What is queued when the process exits is written first.
 """
 
 import atexit
@@ -18,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("insightboards.access")
 _WAIT_AT_EXIT_SECONDS = 5
+# How long the writer lets lines gather after the first: they reach the log this late.
+_GATHER_SECONDS = 0.01
 
 
 class _LineWriter:
@@ -31,8 +36,19 @@ class _LineWriter:
         self._lines.put(line)
 
     def _write(self) -> None:
-        while (line := self._lines.get()) is not None:
-            logger.info(line)
+        while True:
+            gathered = [self._lines.get()]
+            time.sleep(_GATHER_SECONDS)
+            try:
+                while True:
+                    gathered.append(self._lines.get_nowait())
+            except queue.Empty:
+                pass
+            lines = [line for line in gathered if line is not None]
+            if lines:
+                logger.info("\n".join(lines))
+            if len(lines) < len(gathered):  # closed
+                return
 
     def close(self) -> None:
         self._lines.put(None)
