@@ -171,9 +171,13 @@ def list_page(
         raise BadRequest(f"filter: PostgreSQL cannot evaluate this $regex: {refused}") from None
 
 
-# A list the event loop answers itself (list_page_on_loop) works at most this long in
-# SQLite, and has a page of at most this many boards: meanwhile no other request is served.
-LOOP_BUDGET_MS = 5
+# A list the event loop answers itself (list_page_on_loop) works at most this long (CPU
+# time, its Python work in the transaction included), and has a page of at most this many
+# boards: meanwhile no other request is served. A list sent to a thread instead is far
+# slower under load (it waits for the loop's GIL at every row), so the budget leaves room
+# for a first run on cold pages: at 5 ms, the first lists of 10 of a wrk run's 30 labels
+# (10k boards) went over it, and the run served half as many (~230 req/s, not 420-470).
+LOOP_BUDGET_MS = 20
 LOOP_TAKE = 100
 # Queries (account, filter, sort) that went over the budget run on the threads: the next
 # _RETRY_FIRST of them, then a try on the loop again, as the first run may have found the
