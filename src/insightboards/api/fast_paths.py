@@ -26,7 +26,7 @@ import orjson
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
@@ -49,8 +49,9 @@ logger = logging.getLogger(__name__)
 
 
 class FastPaths:
-    def __init__(self, app: ASGIApp, api: FastAPI, prefixes: Iterable[str]) -> None:
-        self.app = app
+    """In front of the FastAPI app `api`, which answers whatever this does not."""
+
+    def __init__(self, api: FastAPI, prefixes: Iterable[str]) -> None:
         self.api = api
         alternatives = "|".join(re.escape(prefix) for prefix in prefixes)
         self._board_path = re.compile(rf"(?:{alternatives})/dashboards/([0-9a-f]{{24}})")
@@ -58,21 +59,13 @@ class FastPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer: tuple[bytes, Headers] | Response | None = None
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path = scope["path"]
-            match = self._board_path.fullmatch(path)
-            if match is not None:
-                answer = await self._board(scope, match.group(1))
-            elif self._list_path.fullmatch(path):
-                answer = await self._list(scope)
-        elif (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and self._list_path.fullmatch(scope["path"])
-        ):
-            answer, receive = await self._create(scope, receive)
+        try:
+            answer, receive = await self._answer(scope, receive)
+        except Exception:  # as the routes' handler answers it (api/problems.py)
+            logger.exception("answering %s %s failed", scope["method"], scope["path"])
+            answer = problems.problem_response(500, "An unexpected error occurred.")
         if answer is None:
-            await self.app(scope, receive, send)
+            await self.api(scope, receive, send)
             return
         if isinstance(answer, Response):
             await answer(scope, receive, send)
@@ -85,6 +78,23 @@ class FastPaths:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _answer(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[tuple[bytes, Headers] | Response | None, Receive]:
+        """The answer to a call this serves, or None; and the `receive` the route gets."""
+        if scope["type"] != "http":
+            return None, receive
+        if scope["method"] == "GET":
+            path = scope["path"]
+            match = self._board_path.fullmatch(path)
+            if match is not None:
+                return await self._board(scope, match.group(1)), receive
+            if self._list_path.fullmatch(path):
+                return await self._list(scope), receive
+        elif scope["method"] == "POST" and self._list_path.fullmatch(scope["path"]):
+            return await self._create(scope, receive)
+        return None, receive
 
     def _token(self, scope: Scope) -> tuple[str, str | None] | None:
         """The bearer token and the gtmhub-accountId header, when each is there once at most."""
@@ -204,11 +214,7 @@ class FastPaths:
             except InsightboardsError as refused:
                 return refused
 
-        try:
-            board = await anyio.to_thread.run_sync(created)
-        except Exception:  # as the route's handler answers it (api/problems.py)
-            logger.exception("creating a dashboard failed")
-            return problems.problem_response(500, "An unexpected error occurred."), replay
+        board = await anyio.to_thread.run_sync(created)
         if isinstance(board, InsightboardsError):
             return problems.domain_error_response(board), replay
         # The route's `request.url.path`: the path matched above has nothing to escape.
