@@ -434,20 +434,29 @@ def grants_of(conn: sa.Connection, account_id: str, dashboard_id: str) -> list[G
     return [GrantRecord._make(row) for row in rows]
 
 
-def _served_on_loop(dialect: str) -> sa.Select[Any]:
-    """One statement, so one state of the database (no transaction needed): the board, its
-    grants and the auth counter that a cached caller must match."""
+def _served_on_loop(dialect: str, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """One statement, so one state of the database (no transaction needed): the boards
+    `where` selects, each with its grants and the auth counter that a cached caller must
+    match."""
     return sa.select(
         *_SERVED_COLUMNS,
         sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1).scalar_subquery(),
         _grants_json(dialect),
-    ).where(
-        dashboards.c.account_id == sa.bindparam("account_id"),
-        dashboards.c.id == sa.bindparam("id"),
-    )
+    ).where(*where)
 
 
-_SERVED_ON_LOOP = {dialect: _served_on_loop(dialect) for dialect in ("sqlite", "postgresql")}
+_SERVED_ON_LOOP = _served_on_loop(
+    "sqlite",
+    dashboards.c.account_id == sa.bindparam("account_id"),
+    dashboards.c.id == sa.bindparam("id"),
+)
+# The boards `keys` of the account `group`, for the reads gathered on PostgreSQL
+# (loop_reads.KeyedReads).
+_SERVED_TOGETHER_ON_LOOP = _served_on_loop(
+    "postgresql",
+    dashboards.c.account_id == sa.bindparam("group"),
+    dashboards.c.id == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String))),
+)
 
 
 async def served_on_loop(
@@ -455,11 +464,13 @@ async def served_on_loop(
 ) -> tuple[ServedRecord, int, list[GrantRecord]] | None:
     """The board, the auth counter and the board's grants, read by one statement; None if
     there is no such board."""
-    statement = _SERVED_ON_LOOP[reads.dialect.name]
-    for *row, counter, grants in await reads.execute(
-        statement, {"account_id": account_id, "id": dashboard_id}
-    ):
-        return ServedRecord._make(row), counter, _grant_records(account_id, dashboard_id, grants)
+    if reads.dialect.name == "postgresql":
+        row = await reads.keyed(_SERVED_TOGETHER_ON_LOOP).read(account_id, dashboard_id)
+        rows = [] if row is None else [row]
+    else:
+        rows = await reads.execute(_SERVED_ON_LOOP, {"account_id": account_id, "id": dashboard_id})
+    for *board, counter, grants in rows:
+        return ServedRecord._make(board), counter, _grant_records(account_id, dashboard_id, grants)
     return None
 
 
