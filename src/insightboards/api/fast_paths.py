@@ -58,7 +58,7 @@ class FastPaths:
         self._list_path = re.compile(rf"(?:{alternatives})/dashboards")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer: tuple[bytes, Headers] | Response | None = None
+        answer: tuple[bytes, Headers] | Response | None
         try:
             answer, receive = await self._answer(scope, receive)
         except Exception:  # as the routes' handler answers it (api/problems.py)

@@ -466,12 +466,13 @@ async def served_on_loop(
     there is no such board."""
     if reads.dialect.name == "postgresql":
         row = await reads.keyed(_SERVED_TOGETHER_ON_LOOP).read(account_id, dashboard_id)
-        rows = [] if row is None else [row]
     else:
         rows = await reads.execute(_SERVED_ON_LOOP, {"account_id": account_id, "id": dashboard_id})
-    for *board, counter, grants in rows:
-        return ServedRecord._make(board), counter, _grant_records(account_id, dashboard_id, grants)
-    return None
+        row = rows[0] if rows else None
+    if row is None:
+        return None
+    *board, counter, grants = row
+    return ServedRecord._make(board), counter, _grant_records(account_id, dashboard_id, grants)
 
 
 def store_document(conn: sa.Connection, account_id: str, dashboard_id: str, stored: bytes) -> None:
