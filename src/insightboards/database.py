@@ -58,13 +58,24 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def dump_json(value: Any) -> str:
+    """Python as a JSON column: orjson (a create writes ~20 values: items' details, labels'
+    children); the standard library for what orjson cannot write (integers past 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine(url: str, **pool: int) -> sa.Engine:
     """An engine for `url`; `pool` overrides the connection pool's sizes."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         sizes = {"pool_size": 10, "max_overflow": 20, **pool}
-        return sa.create_engine(url, pool_pre_ping=True, json_deserializer=load_json, **sizes)
+        return sa.create_engine(
+            url, pool_pre_ping=True, json_serializer=dump_json, json_deserializer=load_json, **sizes
+        )
 
     kept: dict[str, int] = {}
     if parsed.database and parsed.database != ":memory:":
@@ -77,6 +88,7 @@ def create_engine(url: str, **pool: int) -> sa.Engine:
     engine = sa.create_engine(
         url,
         connect_args={"timeout": 30, "check_same_thread": False},
+        json_serializer=dump_json,
         json_deserializer=load_json,
         **{**kept, **pool},
     )

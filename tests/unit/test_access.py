@@ -178,7 +178,7 @@ def test_sql_predicate_agrees_with_python(
             query = sa.select(dashboards.c.id).where(caller_predicate(who, action))
             if conn.execute(query).first() is not None:
                 from_sql |= bit
-        readers = repository.readers_count(conn, ACCOUNT, [board])[board]
+        readers = repository.readers_count(conn, ACCOUNT, board)
         readable_count = repository.count_readable(conn, ACCOUNT, caller_read_count(who))
     assert from_sql == expected & ALL_BITS
     # The unfiltered list's total counts by another route (access.ReadCount): same rule, for

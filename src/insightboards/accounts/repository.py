@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from insightboards.loop_reads import LoopReads
+from insightboards.prepared import prepare
 from insightboards.tables import (
     AnyRow,
     accounts,
@@ -27,13 +28,23 @@ def insert_account(
 
 
 _ACCOUNT = sa.select(accounts).where(accounts.c.id == sa.bindparam("account_id"))
-# Built once: every create locks its account.
-_ACCOUNT_FOR_UPDATE = _ACCOUNT.with_for_update()
+# Every create reads it: built once, run through the driver (prepared.py).
+_PLAN_FOR_UPDATE = (
+    sa.select(accounts.c.plan, accounts.c.max_dashboards)
+    .where(accounts.c.id == sa.bindparam("account_id"))
+    .with_for_update()
+)
 
 
-def get_account(conn: sa.Connection, account_id: str, for_update: bool = False) -> AnyRow | None:
-    query = _ACCOUNT_FOR_UPDATE if for_update else _ACCOUNT
-    return conn.execute(query, {"account_id": account_id}).first()
+def get_account(conn: sa.Connection, account_id: str) -> AnyRow | None:
+    return conn.execute(_ACCOUNT, {"account_id": account_id}).first()
+
+
+def lock_plan(conn: sa.Connection, account_id: str) -> tuple[str, int | None] | None:
+    """The account's plan and its cap on dashboards, the account's row locked (PostgreSQL)
+    until the transaction ends; None if there is no such account."""
+    rows = prepare(_PLAN_FOR_UPDATE, conn.dialect).rows(conn, account_id=account_id)
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def any_account_exists(conn: sa.Connection) -> bool:

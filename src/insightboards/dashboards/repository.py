@@ -136,8 +136,10 @@ _COUNT_OWNED = (
 
 
 def tag_taken(conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None) -> bool:
-    values = {"account_id": account_id, "tag": tag, "except_id": except_id or ""}
-    return conn.execute(_TAG_TAKEN, values).first() is not None
+    rows = prepare(_TAG_TAKEN, conn.dialect).rows(
+        conn, account_id=account_id, tag=tag, except_id=except_id or ""
+    )
+    return bool(rows)
 
 
 def count_owned(conn: sa.Connection, account_id: str) -> int:
@@ -330,18 +332,17 @@ def _readers_expression() -> sa.ColumnElement[int]:
     return sa.case((everyone_reads, everyone), else_=count)
 
 
-_READERS = sa.select(dashboards.c.id, _readers_expression().label("readers")).where(
+_READERS = sa.select(_readers_expression()).where(
     dashboards.c.account_id == sa.bindparam("account_id"),
-    dashboards.c.id.in_(sa.bindparam("ids", expanding=True)),
+    dashboards.c.id == sa.bindparam("id"),
 )
 
 
-def readers_count(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, int]:
-    """For each dashboard, how many distinct users of the account may read it."""
-    if not ids:
-        return {}
-    rows = conn.execute(_READERS, {"account_id": account_id, "ids": list(ids)})
-    return {row.id: row.readers for row in rows}
+def readers_count(conn: sa.Connection, account_id: str, dashboard_id: str) -> int:
+    """How many distinct users of the account may read the dashboard (every write answers
+    with it: through the driver, prepared.py)."""
+    rows = prepare(_READERS, conn.dialect).rows(conn, account_id=account_id, id=dashboard_id)
+    return int(rows[0][0])
 
 
 # Boards as served (records.ServedRecord): one board's, and a page's (served_page).

@@ -69,7 +69,7 @@ def after_change(
 ) -> Served:
     """The board as the change left it, as the caller is now served it."""
     row, grants, stored = changed
-    readers = repository.readers_count(conn, caller.account_id, [row.id])[row.id]
+    readers = repository.readers_count(conn, caller.account_id, row.id)
     bits = documents.allowed_actions(caller, row, grants)
     return Served(row.id, row.version, documents.splice(stored, readers, bits))
 

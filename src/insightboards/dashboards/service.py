@@ -163,12 +163,12 @@ def _check_creator(caller: Caller) -> None:
 def _check_can_create(conn: sa.Connection, caller: Caller) -> None:
     _check_creator(caller)
     # Locked, so that concurrent creates cannot all pass the cap at once.
-    account = accounts_repository.get_account(conn, caller.account_id, for_update=True)
-    assert account is not None
-    cap = account.max_dashboards
+    locked = accounts_repository.lock_plan(conn, caller.account_id)
+    assert locked is not None
+    plan, cap = locked
     if cap is not None and repository.count_owned(conn, caller.account_id) >= cap:
         raise PaymentRequired(
-            f"The account's plan '{account.plan}' allows at most {cap} dashboards; "
+            f"The account's plan '{plan}' allows at most {cap} dashboards; "
             "delete one or upgrade the plan."
         )
 
