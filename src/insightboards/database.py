@@ -6,6 +6,7 @@ BEGIN IMMEDIATE: the write lock is taken up front, and a concurrent writer waits
 (busy_timeout) instead of failing halfway through with "database is locked".
 """
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -246,6 +248,19 @@ class Database:
             return
         with self.engine.connect() as connection, connection.begin():
             yield connection
+
+    async def write_from_loop(self, work: Callable[[sa.Connection], T]) -> T:
+        """`work(connection)` as a write transaction (as `write`), for the event loop to
+        await: on SQLite it is run by the group commit's writer thread, with the writes
+        queued beside it, instead of on a thread of its own that waits for its turn."""
+        if self._group_commit is not None:
+            return await asyncio.wrap_future(self._group_commit.submit(work))
+
+        def written() -> T:
+            with self.write() as connection:
+                return work(connection)
+
+        return await anyio.to_thread.run_sync(written)
 
     async def open_loop_reads(self) -> LoopReads | None:
         """Point reads on the event loop (loop_reads.py); None for an in-memory database."""

@@ -3,7 +3,9 @@ answered only once it is durable (group_commit.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -85,4 +87,91 @@ def test_a_failed_commit_fails_every_write_of_its_group(
     with database.write() as conn:  # the next group starts afresh
         conn.exec_driver_sql("INSERT INTO notes (n) VALUES (2)")
     assert _notes(database) == {2}
+    database.dispose()
+
+
+def _insert(n: int, fail: bool = False) -> Callable[[sa.Connection], int]:
+    def work(conn: sa.Connection) -> int:
+        conn.exec_driver_sql(f"INSERT INTO notes (n) VALUES ({n})")
+        conn.exec_driver_sql(f"INSERT INTO notes (n) VALUES ({1000 + n})")
+        if fail:
+            raise ValueError(n)  # rolls back this write alone, both rows
+        return n
+
+    return work
+
+
+def test_submitted_writes_share_commits_each_atomic_and_answered_once_durable(
+    database: Database,
+) -> None:
+    """Writes handed to the writer thread (Database.write_from_loop) interleave with those
+    written in `with database.write()` blocks; each is answered only after its commit."""
+    commits = 0
+
+    @sa.event.listens_for(database.engine, "commit")
+    def count(_connection: sa.Connection) -> None:
+        nonlocal commits
+        commits += 1
+
+    seen_when_answered: dict[int, bool] = {}
+
+    async def submit_all() -> set[int]:
+        async def one(n: int) -> int:
+            result = await database.write_from_loop(_insert(n, fail=n % 5 == 0))
+            seen_when_answered[n] = n in _notes(database)
+            return result
+
+        outcomes = await asyncio.gather(*(one(n) for n in range(WRITERS)), return_exceptions=True)
+        assert all(isinstance(o, ValueError) for o in outcomes if not isinstance(o, int))
+        return {o for o in outcomes if isinstance(o, int)}
+
+    def write_beside(n: int) -> None:
+        with database.write() as conn:
+            conn.exec_driver_sql(f"INSERT INTO notes (n) VALUES ({n})")
+
+    with ThreadPoolExecutor(8) as pool:
+        beside = [pool.submit(write_beside, 500 + n) for n in range(8)]
+        kept = asyncio.run(submit_all())
+        for outcome in beside:
+            outcome.result()
+
+    assert kept == {n for n in range(WRITERS) if n % 5 != 0}
+    assert _notes(database) == kept | {1000 + n for n in kept} | {500 + n for n in range(8)}
+    assert seen_when_answered == dict.fromkeys(kept, True)
+    assert commits < len(kept) + 8, commits  # some shared a commit
+    database.dispose()
+
+
+def test_a_failed_commit_fails_every_submitted_write_of_its_group(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insightboards import group_commit
+
+    original = sa.Connection.commit
+
+    def failing_commit(self: sa.Connection) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sa.Connection, "commit", failing_commit)
+    with pytest.raises(group_commit.CommitFailed):
+        asyncio.run(database.write_from_loop(_insert(1)))
+    monkeypatch.setattr(sa.Connection, "commit", original)
+    assert _notes(database) == set()
+    assert asyncio.run(database.write_from_loop(_insert(2))) == 2  # the writer goes on
+    assert _notes(database) == {2, 1002}
+    database.dispose()
+
+
+def test_a_submitted_write_cancelled_before_its_turn_does_not_run(database: Database) -> None:
+    from insightboards.group_commit import GroupCommit
+
+    commit = database._group_commit
+    assert isinstance(commit, GroupCommit)
+    with database.write() as conn:  # holds the turn: what is submitted now waits
+        conn.exec_driver_sql("INSERT INTO notes (n) VALUES (7)")
+        waiting = commit.submit(_insert(8))
+        assert waiting.cancel()
+    after = commit.submit(_insert(9))
+    assert after.result(timeout=30) == 9
+    assert _notes(database) == {7, 9, 1009}
     database.dispose()

@@ -35,7 +35,6 @@ from insightboards.api import problems
 from insightboards.api.dashboards import board_response
 from insightboards.api.json_body import MAX_JSON_DEPTH, shape_problem
 from insightboards.dashboards import listing, served, service
-from insightboards.dashboards.documents import Served
 from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, DashboardCreate, ListQuery
 from insightboards.errors import InsightboardsError, TooManyRequests
 from insightboards.query.projection import MAX_FIELDS_LENGTH
@@ -208,15 +207,14 @@ class FastPaths:
         if not self._spend(scope, caller, accounts_service.hash_token(token)):
             return None, replay
 
-        def created() -> Served | InsightboardsError:
-            try:
-                return service.create(state.database, caller, create, state.limits)
-            except InsightboardsError as refused:
-                return refused
-
-        board = await anyio.to_thread.run_sync(created)
-        if isinstance(board, InsightboardsError):
-            return problems.domain_error_response(board), replay
+        try:
+            # Built here, written by the database's writer (Database.write_from_loop).
+            plan = service.plan_create(caller, create, state.limits)
+            board = await state.database.write_from_loop(
+                lambda conn: service.run_create(conn, caller, plan)
+            )
+        except InsightboardsError as refused:
+            return problems.domain_error_response(refused), replay
         # The route's `request.url.path`: the path matched above has nothing to escape.
         location = f"{scope['path']}/{board.id}"
         return board_response(board, 201, location), replay

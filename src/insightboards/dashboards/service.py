@@ -6,7 +6,7 @@ need (see access.py); another account's dashboard is indistinguishable from a mi
 
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,9 +230,19 @@ def _labels_in(labels: Sequence[LabelIn]) -> int:
     return count_nested(labels, lambda label: label.items)
 
 
-def create(
-    db: Database, caller: Caller, body: DashboardCreate, limits: Limits = DEFAULT_LIMITS
-) -> Served:
+@dataclass(frozen=True)
+class CreatePlan:
+    """A create checked and built before its transaction: the new board, and for a board
+    whose tag the service picks, how to build it again under another."""
+
+    board: _NewBoard
+    retagged: Callable[[str], _NewBoard] | None
+
+
+def plan_create(
+    caller: Caller, body: DashboardCreate, limits: Limits = DEFAULT_LIMITS
+) -> CreatePlan:
+    """What `create` checks and builds before its transaction (no database needed)."""
     limits.check_counts(
         items=len(body.insights) + len(body.sectionHeaders), labels=_labels_in(body.tags)
     )
@@ -261,17 +271,32 @@ def create(
         )
         return _new_board(caller.account_id, columns, items, labels, grants, limits)
 
+    if body.tag is not None:
+        return CreatePlan(tagged(body.tag), None)
+    return CreatePlan(tagged(_new_tag()), tagged)
+
+
+def run_create(conn: sa.Connection, caller: Caller, plan: CreatePlan) -> Served:
+    """The create's transaction: the plan's cap and tag checked, the board inserted."""
+    _check_can_create(conn, caller)
+    new = plan.board
+    if plan.retagged is None:
+        _check_tag_free(conn, caller.account_id, new.row.tag)
+    else:
+        while repository.tag_taken(conn, caller.account_id, new.row.tag):
+            new = plan.retagged(_new_tag())
+    inserted = _insert_new(conn, new)
+    return served.after_change(conn, caller, inserted)
+
+
+def create(
+    db: Database, caller: Caller, body: DashboardCreate, limits: Limits = DEFAULT_LIMITS
+) -> Served:
     # Built before the transaction, which holds the account's writers back for as long as it
     # lasts (SQLite writes one at a time; on PostgreSQL creates queue for the account's row).
-    new = tagged(body.tag if body.tag is not None else _new_tag())
+    plan = plan_create(caller, body, limits)
     with db.write() as conn:
-        _check_can_create(conn, caller)
-        if body.tag is not None:
-            _check_tag_free(conn, caller.account_id, body.tag)
-        while body.tag is None and repository.tag_taken(conn, caller.account_id, new.row.tag):
-            new = tagged(_new_tag())
-        inserted = _insert_new(conn, new)
-        return served.after_change(conn, caller, inserted)
+        return run_create(conn, caller, plan)
 
 
 def create_builtin_reports(conn: sa.Connection, account_id: str, now: str) -> None:
