@@ -1,6 +1,7 @@
 """Stored documents never drift from the tables: after any sequence of writes (creates,
-updates, item and layout saves, clones, deletes, new users, team changes), every GET and
-every list page, for every caller, equals the board rendered afresh from its rows with the
+updates, item and layout saves, clones, deletes, new users, team changes, new and revoked
+tokens), every GET and every list page, for every caller (as its token authenticates it,
+through the process's cache), equals the board rendered afresh from its rows with the
 caller's fields worked out in Python."""
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from insightboards.dashboards.schemas import (
     ListQuery,
 )
 from insightboards.database import Database, upgrade_schema
-from insightboards.errors import InsightboardsError
+from insightboards.errors import InsightboardsError, Unauthorized
 from insightboards.tables import dashboards, users
 from tests.e2e.harness import fresh_database
 
@@ -50,7 +51,19 @@ def world(
             for role in ("admin", "member", "viewer")
         }
         team = accounts.create_team(database, account, "T", [people["member"]])
-        yield {"db": database, "account": account, "people": people, "team": team}
+        tokens = {
+            key: accounts.create_token(database, account, user) for key, user in people.items()
+        }
+        yield {
+            "db": database,
+            "account": account,
+            "people": people,
+            "team": team,
+            "tokens": tokens,
+            # Callers are served as the API serves them: from their tokens, through one
+            # cache for the whole run, which every change must invalidate.
+            "callers": accounts.CallerCache(),
+        }
         database.dispose()
 
 
@@ -125,7 +138,7 @@ def _write(rng: random.Random, world: dict[str, Any]) -> None:
     database, account, people = world["db"], world["account"], world["people"]
     actor = _caller(database, account, people[rng.choice(["admin", "member"])])
     boards = _boards(database, account)
-    kinds = ["create", "user", "team"] + (
+    kinds = ["create", "user", "team", "token"] + (
         ["update", "item", "layout", "clone", "delete"] if boards else []
     )
     kind = rng.choice(kinds)
@@ -170,7 +183,16 @@ def _write(rng: random.Random, world: dict[str, Any]) -> None:
             new = accounts.create_user(
                 database, account, f"u{len(people)}-{role}@docs.example", None, role
             )
-            people[f"user{len(people)}"] = new
+            key = f"user{len(people)}"
+            people[key] = new
+            world["tokens"][key] = accounts.create_token(database, account, new)
+        elif kind == "token":  # a new token for someone, the old one revoked
+            key = rng.choice(sorted(people))
+            old = world["tokens"][key]
+            world["tokens"][key] = accounts.create_token(database, account, people[key])
+            accounts.revoke_token(database, old)
+            with pytest.raises(Unauthorized):
+                accounts.authenticate(database, old, world["callers"])
         else:
             person = [people[rng.choice(sorted(people))]]
             added = rng.random() < 0.5
@@ -200,8 +222,9 @@ def test_every_read_equals_a_fresh_render_after_any_writes(
     # As api/fast_paths.py serves a GET, on an event loop of the test's own.
     loop = asyncio.Runner()
     loop_reads = loop.run(database.open_loop_reads())
-    for user_id in world["people"].values():
-        caller = _caller(database, account, user_id)
+    for key, user_id in world["people"].items():
+        caller = accounts.authenticate(database, world["tokens"][key], world["callers"])
+        assert caller == _caller(database, account, user_id)  # the cache is never stale
         expected = {board: _expected(database, caller, board) for board in boards}
         for board, document in expected.items():
             if document is None:
