@@ -283,7 +283,7 @@ def _sequence(pieces: list[_Piece]) -> _Piece:
     if all(piece.zero_width for piece in merged):
         return _condition(functools.reduce(operator.and_, (p.empty for p in merged), EVERYWHERE))
     empty = functools.reduce(operator.and_, (p.empty for p in merged))
-    skips = sum(piece.skips for piece in merged) if empty == EVERYWHERE else 0
+    skips = sum(piece.skips for piece in merged) if empty != NOWHERE else 0
     return _Piece("".join(_text(piece) for piece in merged), empty, skips=skips)
 
 
@@ -296,7 +296,7 @@ def _alternatives(branches: list[_Piece]) -> _Piece:
     if conditions:
         texts.append(_condition_text(either))
     empty = functools.reduce(operator.or_, (branch.empty for branch in branches))
-    skips = max(1, *(branch.skips for branch in branches)) if empty == EVERYWHERE else 0
+    skips = max(1, *(branch.skips for branch in branches)) if empty != NOWHERE else 0
     return _Piece("|".join(texts), empty, skips=skips)
 
 
@@ -306,19 +306,27 @@ def _repeated(piece: _Piece, low: int, high: int | None) -> _Piece:
         return _condition(piece.empty if low and piece.zero_width else EVERYWHERE)
     operand = piece.text if piece.atom else f"(?:{piece.text})"
     text = _counted(operand, low, high)
-    if piece.empty != EVERYWHERE:
-        return _Piece(text, EVERYWHERE if low == 0 else piece.empty, skips=1 if low == 0 else 0)
+    empty = EVERYWHERE if low == 0 else piece.empty
+    if piece.empty == NOWHERE:
+        return _Piece(text, empty, skips=1 if low == 0 else 0)
     # PostgreSQL writes out each repetition of x{n,m}; when x may be empty, the copies
     # form a chain of optional parts that it takes time quadratic (or worse) in to compile:
     # (?:a?b?){255} takes seconds, (?:\w*\s*){100} one. RE2 does not mind, so this is
-    # refused on both databases alike.
-    skips = (high if high is not None else max(low, 1)) * max(piece.skips, 1)
+    # refused on both databases alike. A piece empty only where a condition holds, (?:a|^),
+    # costs nothing in the copies it must match ((?:a|\b){1000}), but its optional copies
+    # make such a chain once repeated again: (?:(?:a|^){0,255}(?:a|^){0,45})* is "too
+    # complex".
+    if piece.empty == EVERYWHERE:
+        copies = high if high is not None else max(low, 1)
+    else:
+        copies = high - low if high is not None else 1
+    skips = copies * max(piece.skips, 1)
     if skips > MAX_SKIPS:
         raise Unsupported(
             f"a group that can match the empty string, repeated {skips} times (at most "
             f"{MAX_SKIPS}; PostgreSQL's engine cannot compile more in time)"
         )
-    return _Piece(text, EVERYWHERE, skips=skips)
+    return _Piece(text, empty, skips=skips)
 
 
 def _counted(text: str, low: int, high: int | None) -> str:
