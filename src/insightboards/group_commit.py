@@ -16,7 +16,9 @@ own waiting for its turn (the event loop's creates: api/fast_paths.py), whose ha
 the turn and of the GIL cost more than the write.
 """
 
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 # The most writes one transaction gathers: enough to share an fsync among every request in
 # flight, few enough that the first of them is not kept waiting long.
@@ -96,7 +99,7 @@ class GroupCommit:
             if self._closing:
                 raise RuntimeError("the database is closed")
             self._submitted.append((work, future))
-            if self._writer is None:
+            if self._writer is None or not self._writer.is_alive():
                 self._writer = threading.Thread(target=self._run_submitted, name="writer")
                 self._writer.daemon = True
                 self._writer.start()
@@ -110,29 +113,36 @@ class GroupCommit:
                     self._submitted_ready.wait()
                 if not self._submitted:
                     return
-            self._turn.acquire()
             try:
-                group = self._joined()
-            except BaseException as error:  # no transaction: what is waiting cannot run
-                self._turn.release()
+                self._run_turn()
+            except Exception:  # the group's writes are answered: go on with the next
+                _log.exception("The writer's turn failed.")
+
+    def _run_turn(self) -> None:
+        """One turn of the writer thread: the submitted writes, up to the group's limit."""
+        self._turn.acquire()
+        try:
+            group = self._joined()
+        except BaseException as error:  # no transaction: what is waiting cannot run
+            self._turn.release()
+            with self._counting:
+                waiting, self._submitted = list(self._submitted), deque()
+            for _, future in waiting:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(error)
+            return
+        try:
+            while group.joined < GROUP_LIMIT:
                 with self._counting:
-                    waiting, self._submitted = list(self._submitted), deque()
-                for _, future in waiting:
-                    if future.set_running_or_notify_cancel():
-                        future.set_exception(error)
-                continue
-            try:
-                while group.joined < GROUP_LIMIT:
-                    with self._counting:
-                        if not self._submitted:
-                            break
-                        work, future = self._submitted.popleft()
-                    if future.set_running_or_notify_cancel():
-                        self._run_one(work, future, group)
-            finally:
-                # Whoever ends the group answers its submitted writes: this thread goes
-                # on with the next ones meanwhile.
-                self._end_turn(group, succeeded=False)
+                    if not self._submitted:
+                        break
+                    work, future = self._submitted.popleft()
+                if future.set_running_or_notify_cancel():
+                    self._run_one(work, future, group)
+        finally:
+            # Whoever ends the group answers its submitted writes: this thread goes
+            # on with the next ones meanwhile.
+            self._end_turn(group, succeeded=False)
 
     def _run_one(
         self, work: Callable[[sa.Connection], Any], future: "Future[Any]", group: _Group
@@ -218,13 +228,28 @@ class GroupCommit:
             self._connection = None
 
     def close(self) -> None:
+        """Stop, once every write submitted or waiting for its turn has been answered."""
         with self._counting:
             self._closing = True
             self._submitted_ready.notify()
             writer = self._writer
         if writer is not None:
             writer.join()  # it runs what was submitted before it stops
-        with self._turn:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        while True:
+            with self._turn:
+                with self._counting:
+                    waiting = self._queued
+                if not waiting:
+                    # No one to hand an open transaction to: it is ended, not dropped.
+                    group, self._group = self._group, None
+                    if group is not None:
+                        try:
+                            self._finish(group)
+                        finally:
+                            group.done.set()
+                            group.answer_submitted()
+                    if self._connection is not None:
+                        self._connection.close()
+                        self._connection = None
+                    return
+            time.sleep(0.001)  # a write that has queued runs first

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -174,4 +176,85 @@ def test_a_submitted_write_cancelled_before_its_turn_does_not_run(database: Data
     after = commit.submit(_insert(9))
     assert after.result(timeout=30) == 9
     assert _notes(database) == {7, 9, 1009}
+    database.dispose()
+
+
+def test_a_writer_turn_that_fails_does_not_stop_later_writes(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error escaping the writer thread's turn (here: after its commit) neither leaves
+    later submitted writes unanswered nor holds back a `write()` block beside them."""
+    from insightboards import group_commit
+
+    finish = group_commit.GroupCommit._finish
+    calls = 0
+
+    def finish_then_fail_once(self: group_commit.GroupCommit, group: Any) -> None:
+        nonlocal calls
+        calls += 1
+        finish(self, group)
+        if calls == 1:
+            raise RuntimeError("injected")
+
+    monkeypatch.setattr(group_commit.GroupCommit, "_finish", finish_then_fail_once)
+    assert asyncio.run(database.write_from_loop(_insert(1))) == 1  # committed, then the error
+
+    def write_beside() -> None:
+        with database.write() as conn:
+            conn.exec_driver_sql("INSERT INTO notes (n) VALUES (3)")
+
+    commit = database._group_commit
+    assert isinstance(commit, group_commit.GroupCommit)
+    later = commit.submit(_insert(2))
+    beside = threading.Thread(target=write_beside, daemon=True)
+    beside.start()
+    assert later.result(timeout=30) == 2
+    beside.join(timeout=30)
+    assert not beside.is_alive()
+    assert _notes(database) == {1, 1001, 2, 1002, 3}
+    database.dispose()
+
+
+def test_closing_waits_for_a_write_queued_behind_the_writer(database: Database) -> None:
+    """A `write()` that has queued for its turn when the writer thread hands it the open
+    transaction and stops: closing lets it run and commit, so that neither it nor the
+    submitted write it shares a commit with is lost or wrongly acknowledged."""
+    from insightboards.group_commit import GroupCommit
+
+    commit = database._group_commit
+    assert isinstance(commit, GroupCommit)
+    turn = commit._turn
+
+    class SlowToTakeTheTurn:
+        """The turn, which thread `late` is slow to take once it has queued for it."""
+
+        def acquire(self) -> bool:
+            if threading.current_thread().name == "late":
+                time.sleep(0.5)
+            return turn.acquire()
+
+        def release(self) -> None:
+            turn.release()
+
+        def __enter__(self) -> bool:
+            return self.acquire()
+
+        def __exit__(self, *_: object) -> None:
+            self.release()
+
+    commit._turn = SlowToTakeTheTurn()  # type: ignore[assignment]
+
+    def late() -> None:
+        with database.write() as conn:
+            conn.exec_driver_sql("INSERT INTO notes (n) VALUES (2)")
+
+    writer = threading.Thread(target=late, name="late")
+    writer.start()
+    time.sleep(0.05)  # `late` has queued
+    submitted = commit.submit(_insert(1))
+    time.sleep(0.1)  # the writer thread ran it and handed the transaction to `late`
+    commit.close()
+    writer.join(timeout=30)
+    assert submitted.result(timeout=1) == 1
+    assert _notes(database) == {1, 1001, 2}
     database.dispose()
