@@ -244,18 +244,26 @@ class _Piece:
     `empty`: the contexts in which it matches the empty string. A `zero_width` piece never
     consumes a character: it is that condition alone, written out (`text`) only once its
     neighbours are known, as one lookaround with them. `atom`: a quantifier may follow
-    `text` directly. `skips`: for a piece that matches the empty string anywhere, how many
-    optional parts PostgreSQL's automaton passes in a row to match it so (see _repeated).
+    `text` directly. `skips`: for a piece that may match the empty string, how many
+    optional parts PostgreSQL's automaton passes in a row to match it so (see _repeated);
+    `chained`: whether some of them are the copies of a repetition within it.
     """
 
     def __init__(
-        self, text: str, empty: int, zero_width: bool = False, atom: bool = False, skips: int = 0
+        self,
+        text: str,
+        empty: int,
+        zero_width: bool = False,
+        atom: bool = False,
+        skips: int = 0,
+        chained: bool = False,
     ):
         self.text = text
         self.empty = empty
         self.zero_width = zero_width
         self.atom = atom
         self.skips = skips
+        self.chained = chained
 
 
 def _condition(condition: int) -> _Piece:
@@ -284,7 +292,8 @@ def _sequence(pieces: list[_Piece]) -> _Piece:
         return _condition(functools.reduce(operator.and_, (p.empty for p in merged), EVERYWHERE))
     empty = functools.reduce(operator.and_, (p.empty for p in merged))
     skips = sum(piece.skips for piece in merged) if empty != NOWHERE else 0
-    return _Piece("".join(_text(piece) for piece in merged), empty, skips=skips)
+    chained = any(piece.chained for piece in merged)
+    return _Piece("".join(_text(piece) for piece in merged), empty, skips=skips, chained=chained)
 
 
 def _alternatives(branches: list[_Piece]) -> _Piece:
@@ -297,7 +306,8 @@ def _alternatives(branches: list[_Piece]) -> _Piece:
         texts.append(_condition_text(either))
     empty = functools.reduce(operator.or_, (branch.empty for branch in branches))
     skips = max(1, *(branch.skips for branch in branches)) if empty != NOWHERE else 0
-    return _Piece("|".join(texts), empty, skips=skips)
+    chained = any(branch.chained for branch in branches)
+    return _Piece("|".join(texts), empty, skips=skips, chained=chained)
 
 
 def _repeated(piece: _Piece, low: int, high: int | None) -> _Piece:
@@ -312,21 +322,26 @@ def _repeated(piece: _Piece, low: int, high: int | None) -> _Piece:
     # PostgreSQL writes out each repetition of x{n,m}; when x may be empty, the copies
     # form a chain of optional parts that it takes time quadratic (or worse) in to compile:
     # (?:a?b?){255} takes seconds, (?:\w*\s*){100} one. RE2 does not mind, so this is
-    # refused on both databases alike. A piece empty only where a condition holds, (?:a|^),
-    # costs nothing in the copies it must match ((?:a|\b){1000}), but its optional copies
-    # make such a chain once repeated again: (?:(?:a|^){0,255}(?:a|^){0,45})* is "too
-    # complex".
+    # refused on both databases alike.
     if piece.empty == EVERYWHERE:
         copies = high if high is not None else max(low, 1)
+        skips = copies * max(piece.skips, 1)
+        refused = skips > MAX_SKIPS
     else:
-        copies = high - low if high is not None else 1
-    skips = copies * max(piece.skips, 1)
-    if skips > MAX_SKIPS:
+        # Empty only where a condition holds, (?:,|$): one level of copies costs PostgreSQL
+        # nothing ((?:[^,]*(?:,|$)){0,255}, (?:a|\b){1000}), but its optional copies, and
+        # the chains of those repeated inside it, add up once repeated again:
+        # (?:(?:a|^){0,255}(?:a|^){0,45})* is "too complex", (?:(?:a|^){1,128}(?:a|^){1,128})*
+        # runs past 10 s.
+        optional = high - low if high is not None else 1
+        skips = optional * max(piece.skips, 1) + (low * piece.skips if piece.chained else 0)
+        refused = piece.chained and skips > MAX_SKIPS
+    if refused:
         raise Unsupported(
             f"a group that can match the empty string, repeated {skips} times (at most "
             f"{MAX_SKIPS}; PostgreSQL's engine cannot compile more in time)"
         )
-    return _Piece(text, empty, skips=skips)
+    return _Piece(text, empty, skips=skips, chained=skips > 0)
 
 
 def _counted(text: str, low: int, high: int | None) -> str:
@@ -410,7 +425,9 @@ class _Parser:
         self.at += 1
         if body.zero_width:
             return body
-        return _Piece(f"(?:{body.text})", body.empty, atom=True, skips=body.skips)
+        return _Piece(
+            f"(?:{body.text})", body.empty, atom=True, skips=body.skips, chained=body.chained
+        )
 
     def flags(self, flags: Flags, branch: list[_Piece]) -> Flags:
         """`(?i-s)` changes the flags of the rest of the group, `(?i-s:...)` those inside."""
