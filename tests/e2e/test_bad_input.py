@@ -42,6 +42,9 @@ HOSTILE = [
     ("POST", f"/dashboards/{SOME_ID}/clone", b'{"tag":"has space"}', JSON),
     ("PATCH", f"/dashboards/{SOME_ID}", None, None),
     ("GET", "/nothing-here", None, None),
+    # A number read as an integer past 64 bits, which no stored document can hold.
+    ("POST", "/dashboards",
+     b'{"name":"x","insights":[{"insightState":{"metadata":{"count":1e20}}}]}', JSON),
 ]  # fmt: skip
 
 

@@ -34,6 +34,7 @@ from insightboards.dashboards.schemas import (
 )
 from insightboards.database import Database
 from insightboards.errors import (
+    BadRequest,
     Forbidden,
     NotFound,
     PaymentRequired,
@@ -66,7 +67,10 @@ def _rendered(
     """The stored document of a board as a change leaves it; past the limits the change is
     refused (and rolled back)."""
     document = documents.render(row, items, labels, grants)
-    stored = documents.encode(document)
+    try:
+        stored = documents.encode(document)
+    except TypeError as error:  # orjson writes no integer past 64 bits (1e20 read as one)
+        raise BadRequest(f"The board holds a number too large to store: {error}.") from None
     if limits is not None:
         limits.check_board(document, len(stored))
     return stored
