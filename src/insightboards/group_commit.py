@@ -201,17 +201,24 @@ class GroupCommit:
         if others and group.joined < GROUP_LIMIT:
             self._turn.release()
         else:
-            self._group = None
             try:
-                self._finish(group)
+                self._end_group(group)
             finally:
-                group.done.set()
                 self._turn.release()
-                group.answer_submitted()
         if succeeded:
             group.done.wait()
             if group.error is not None:
                 raise CommitFailed(str(group.error)) from group.error
+
+    def _end_group(self, group: _Group) -> None:
+        """Commit the open group (the turn's holder calls it); each of its writes learns
+        how that went, even if ending it failed."""
+        self._group = None
+        try:
+            self._finish(group)
+        finally:
+            group.done.set()
+            group.answer_submitted()
 
     def _finish(self, group: _Group) -> None:
         assert self._connection is not None
@@ -241,13 +248,8 @@ class GroupCommit:
                     waiting = self._queued
                 if not waiting:
                     # No one to hand an open transaction to: it is ended, not dropped.
-                    group, self._group = self._group, None
-                    if group is not None:
-                        try:
-                            self._finish(group)
-                        finally:
-                            group.done.set()
-                            group.answer_submitted()
+                    if self._group is not None:
+                        self._end_group(self._group)
                     if self._connection is not None:
                         self._connection.close()
                         self._connection = None

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,21 @@ def _notes(database: Database) -> set[int]:
             return {n for (n,) in conn.exec_driver_sql("SELECT n FROM notes")}
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _commits_failing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every COMMIT in the block fails, as on a full disk."""
+    original = sa.Connection.commit
+
+    def failing_commit(self: sa.Connection) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sa.Connection, "commit", failing_commit)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(sa.Connection, "commit", original)
 
 
 def test_writes_arriving_together_share_commits_and_each_is_atomic(database: Database) -> None:
@@ -76,15 +92,12 @@ def test_a_failed_commit_fails_every_write_of_its_group(
     """A group whose COMMIT fails leaves nothing behind, and each of its writes says so."""
     from insightboards import group_commit
 
-    original = sa.Connection.commit
-
-    def failing_commit(self: sa.Connection) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(sa.Connection, "commit", failing_commit)
-    with pytest.raises(group_commit.CommitFailed), database.write() as conn:
+    with (
+        _commits_failing(monkeypatch),
+        pytest.raises(group_commit.CommitFailed),
+        database.write() as conn,
+    ):
         conn.exec_driver_sql("INSERT INTO notes (n) VALUES (1)")
-    monkeypatch.setattr(sa.Connection, "commit", original)
     assert _notes(database) == set()
     with database.write() as conn:  # the next group starts afresh
         conn.exec_driver_sql("INSERT INTO notes (n) VALUES (2)")
@@ -149,15 +162,8 @@ def test_a_failed_commit_fails_every_submitted_write_of_its_group(
 ) -> None:
     from insightboards import group_commit
 
-    original = sa.Connection.commit
-
-    def failing_commit(self: sa.Connection) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(sa.Connection, "commit", failing_commit)
-    with pytest.raises(group_commit.CommitFailed):
+    with _commits_failing(monkeypatch), pytest.raises(group_commit.CommitFailed):
         asyncio.run(database.write_from_loop(_insert(1)))
-    monkeypatch.setattr(sa.Connection, "commit", original)
     assert _notes(database) == set()
     assert asyncio.run(database.write_from_loop(_insert(2))) == 2  # the writer goes on
     assert _notes(database) == {2, 1002}
