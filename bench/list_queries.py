@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.harness import start_server
 
+from insightboards import provisioning
 from insightboards.access import ALL_BITS
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import served
@@ -110,7 +111,7 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{directory}/bench.db"
         upgrade_schema(url)
         database = Database(url)
-        account = accounts.create_account(database, "Bench")
+        account = provisioning.create_account(database, "Bench")
         owners = [
             accounts.create_user(database, account, f"u{n}@bench.example", None, "member")
             for n in range(20)

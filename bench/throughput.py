@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.list_queries import seed
 from tests.e2e.harness import start_server
 
+from insightboards import provisioning
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import served
 from insightboards.database import Database, upgrade_schema
@@ -96,7 +97,7 @@ async def measure(
 def run(url: str, label: str, workers: int, args: argparse.Namespace, directory: Path) -> None:
     upgrade_schema(url)
     database = Database(url)
-    account = accounts.create_account(database, "Throughput")
+    account = provisioning.create_account(database, "Throughput")
     user = accounts.create_user(
         database, account, f"{uuid.uuid4().hex[:6]}@bench.example", None, "admin"
     )

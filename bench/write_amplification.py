@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from insightboards import provisioning
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import service
 from insightboards.dashboards.schemas import DashboardCreate
@@ -77,7 +78,7 @@ def measure(size: int, without: list[str]) -> None:
         for index in without:
             conn.execute(f'DROP INDEX "{index}"')
     database = Database(url)
-    account = accounts.create_account(database, "Bench")
+    account = provisioning.create_account(database, "Bench")
     user = accounts.create_user(database, account, "admin@bench.example", None, "admin")
     caller = accounts.authenticate(database, accounts.create_token(database, account, user))
     rng = random.Random(size)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from insightboards import provisioning
 from insightboards.accounts import service as accounts
 from insightboards.database import Database
 from tests.e2e.harness import (
@@ -32,7 +33,7 @@ def make_tenant(server: Server, name: str = "Tenant") -> Tenant:
     them here cost seconds of process start-up per tenant)."""
     database = Database(server.database_url)
     try:
-        account_id = accounts.create_account(database, name)
+        account_id = provisioning.create_account(database, name)
         users: dict[str, str] = {}
         tokens: dict[str, str] = {}
         for role in ("admin", "member", "viewer"):

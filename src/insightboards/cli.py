@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from insightboards import provisioning
 from insightboards.access import ROLES
 from insightboards.accounts import service as accounts
 from insightboards.config import get_settings
@@ -107,7 +108,7 @@ def _max_dashboards(value: str | None) -> tuple[int | None, bool]:
 def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
     command = args.admin_command
     if command == "create-account":
-        return {"id": accounts.create_account(db, args.name, args.plan)}
+        return {"id": provisioning.create_account(db, args.name, args.plan)}
     if command == "create-user":
         return {"id": accounts.create_user(db, args.account, args.email, args.name, args.role)}
     if command == "create-team":
@@ -157,7 +158,7 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
     if settings.demo:
         db = Database(database_url)
         try:
-            demo = accounts.ensure_demo_account(db)
+            demo = provisioning.ensure_demo_account(db)
         finally:
             db.dispose()
         if demo is not None:

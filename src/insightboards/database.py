@@ -20,9 +20,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from insightboards import sqlite_functions
 from insightboards.group_commit import GroupCommit
 from insightboards.loop_reads import LoopReads, open_loop_reads
-from insightboards.query.regex import sqlite_regexp
 from insightboards.tables import metadata
 
 _WRITE = "insightboards_write"
@@ -110,7 +110,7 @@ def create_engine(url: str, **pool: int) -> sa.Engine:
         cursor.execute("PRAGMA cache_size=-32768")
         cursor.close()
         # `column REGEXP pattern` in filters, evaluated by RE2 (linear time).
-        dbapi_connection.create_function("regexp", 2, sqlite_regexp, deterministic=True)
+        dbapi_connection.create_function("regexp", 2, sqlite_functions.regexp, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

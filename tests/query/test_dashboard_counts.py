@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import service
@@ -67,7 +68,7 @@ def _assert_true(database: Database) -> dict[str, int]:
 
 
 def _owner(database: Database, name: str) -> Caller:
-    account = accounts.create_account(database, name)
+    account = provisioning.create_account(database, name)
     return Caller(
         account,
         accounts.create_user(database, account, f"{name}@e.example", None, "admin"),

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from insightboards import access
+from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import listing, service
@@ -45,7 +45,7 @@ def world(
 def _world(url: str) -> Iterator[dict[str, Any]]:
     upgrade_schema(url)
     database = Database(url)
-    account = accounts.create_account(database, "Property")
+    account = provisioning.create_account(database, "Property")
     admin = accounts.create_user(database, account, "admin@p.example", None, "admin")
     member = accounts.create_user(database, account, "member@p.example", None, "member")
     yield {

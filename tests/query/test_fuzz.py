@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import listing, service
@@ -39,7 +40,7 @@ def world(
 def _world(url: str) -> Iterator[dict[str, Any]]:
     upgrade_schema(url)
     database = Database(url)
-    account = accounts.create_account(database, "Fuzz")
+    account = provisioning.create_account(database, "Fuzz")
     user = accounts.create_user(database, account, "f@fuzz.example", None, "member")
     caller = Caller(account, user, "member")
     for n in range(5):

@@ -12,7 +12,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from insightboards import access
+from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import listing, repository, service
@@ -50,7 +50,7 @@ def seeded(
 def _world(url: str) -> Iterator[dict[str, Any]]:
     upgrade_schema(url)
     database = Database(url)
-    account = accounts.create_account(database, "Explain")
+    account = provisioning.create_account(database, "Explain")
     owner = accounts.create_user(database, account, "o@e.example", None, "admin")
     caller = Caller(account, owner, "admin")
     for n in range(300):

@@ -1,6 +1,6 @@
 """Property: a translated `$regex` matches on PostgreSQL exactly what RE2 matches.
 
-RE2 is what SQLite runs (regex.sqlite_regexp); PostgreSQL's `~` gets regex.postgres_pattern.
+RE2 is what SQLite runs (sqlite_functions.regexp); PostgreSQL's `~` gets regex.postgres_pattern.
 Each generated pattern is tried on generated and fixed texts in one query, under the
 database's collation and under a Turkish ICU one (whose own case rules fold i with İ, not
 with I), to show that PostgreSQL's locale plays no part.
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from insightboards.errors import BadRequest
 from insightboards.query import regex
+from insightboards.sqlite_functions import regexp as sqlite_regexp
 from tests.e2e.harness import POSTGRES_ADMIN_URL, postgres_reachable
 from tests.query.regex_grammar import FIXED_TEXTS, options, patterns, texts
 
@@ -70,7 +71,7 @@ def test_postgres_matches_exactly_what_re2_matches(
         assume(False)  # RE2 refuses it (`a**`, a repetition over 1000): so do both databases
     subjects = FIXED_TEXTS + generated
     re2_pattern = regex.re2_pattern(pattern, options)
-    expected = [regex.sqlite_regexp(re2_pattern, s) for s in subjects]
+    expected = [sqlite_regexp(re2_pattern, s) for s in subjects]
     translated = regex.postgres_pattern(pattern, options)
     for matched in _postgres_matches(postgres, translated, subjects):
         wrong = [(s, e) for s, e, m in zip(subjects, expected, matched, strict=True) if e != m]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from insightboards import database as database_module
+from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import listing, service
@@ -22,7 +23,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Database, Caller]]:
     upgrade_schema(url)
     database = Database(url)
     try:
-        account_id = accounts.create_account(database, "Loop")
+        account_id = provisioning.create_account(database, "Loop")
         user_id = accounts.create_user(database, account_id, "a@loop.example", None, "admin")
         caller = accounts.authenticate(
             database, accounts.create_token(database, account_id, user_id)

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
+from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
 from insightboards.dashboards import listing, service
@@ -65,7 +66,7 @@ def test_label_trees_too_deep_to_render_are_cut_and_others_kept(
     with fresh_database(backend, tmp_path) as url:
         upgrade_schema(url)
         database = Database(url)
-        account = accounts.create_account(database, "old")
+        account = provisioning.create_account(database, "old")
         caller = Caller(
             account,
             accounts.create_user(database, account, "a@old.example", None, "admin"),

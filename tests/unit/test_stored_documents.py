@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from insightboards import access
+from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.accounts import service as accounts
@@ -45,7 +45,7 @@ def world(
     with fresh_database(request.param, directory) as url:
         upgrade_schema(url)
         database = Database(url)
-        account = accounts.create_account(database, "Documents")
+        account = provisioning.create_account(database, "Documents")
         people = {
             role: accounts.create_user(database, account, f"{role}@docs.example", None, role)
             for role in ("admin", "member", "viewer")

@@ -3,14 +3,13 @@
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from insightboards.access import ROLES, Caller
 from insightboards.accounts import repository
 from insightboards.clock import now_iso
-from insightboards.dashboards import service as dashboards_service
 from insightboards.database import Database
 from insightboards.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
 from insightboards.ids import is_valid_id, new_id
@@ -20,8 +19,11 @@ DEFAULT_PLAN = "standard"
 # `ib_<account id>_<43 url-safe characters: 256 random bits>`. The account id lets the
 # token be looked up within its account, like every other row.
 _TOKEN_PATTERN = re.compile(r"^ib_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$")
-# The account id of the demo account made on first start: the one in the vendor's examples.
-DEMO_ACCOUNT_ID = "5be26318e5274a0007f17f61"
+
+# What a new account is given beside its row, in the transaction that creates it:
+# seed(connection, account id, the account's creation time). provisioning.py passes the
+# built-in reports, so that accounts need not know about dashboards.
+AccountSeed = Callable[[sa.Connection, str, str], None]
 
 
 def hash_token(token: str) -> str:
@@ -48,9 +50,14 @@ def _require_account(conn: sa.Connection, account_id: str) -> None:
 
 
 def create_account(
-    db: Database, name: str, plan: str = DEFAULT_PLAN, account_id: str | None = None
+    db: Database,
+    name: str,
+    plan: str = DEFAULT_PLAN,
+    account_id: str | None = None,
+    *,
+    seed: AccountSeed,
 ) -> str:
-    """A new account, with its built-in Performance and Process reports."""
+    """A new account, with what `seed` gives it."""
     _check_text("--name", name, 200)
     _check_text("--plan", plan, 64)
     account_id = account_id or new_id()
@@ -59,8 +66,13 @@ def create_account(
         repository.insert_account(
             conn, account_id=account_id, name=name, plan=plan, date_created=now
         )
-        dashboards_service.create_builtin_reports(conn, account_id, now)
+        seed(conn, account_id, now)
     return account_id
+
+
+def any_account_exists(db: Database) -> bool:
+    with db.read() as conn:
+        return repository.any_account_exists(conn)
 
 
 def create_user(db: Database, account_id: str, email: str, name: str | None, role: str) -> str:
@@ -225,20 +237,3 @@ async def cached_caller(reads: LoopReads, cache: CallerCache, token: str) -> Cal
     if _TOKEN_PATTERN.match(token) is None:
         return None
     return cache.get(hash_token(token), await repository.auth_changes_counter_on_loop(reads))
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    account_id: str
-    user_id: str
-    token: str
-
-
-def ensure_demo_account(db: Database) -> DemoAccount | None:
-    """On an empty database, a demo account (the vendor examples' id), admin user and token."""
-    with db.read() as conn:
-        if repository.any_account_exists(conn):
-            return None
-    account_id = create_account(db, "Demo", account_id=DEMO_ACCOUNT_ID)
-    user_id = create_user(db, account_id, "demo@example.com", "Demo Admin", "admin")
-    return DemoAccount(account_id, user_id, create_token(db, account_id, user_id))

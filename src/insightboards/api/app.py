@@ -24,7 +24,6 @@ from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
 from insightboards.dashboards import served, service
 from insightboards.dashboards.limits import Limits
-from insightboards.dashboards.schemas import Problem
 from insightboards.database import Database
 from insightboards.query.filter_schema import filter_components
 
@@ -174,7 +173,7 @@ def _describe_errors_as_problems(app: FastAPI) -> None:
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
-            schemas["Problem"] = Problem.model_json_schema()
+            schemas["Problem"] = problems.Problem.model_json_schema()
             _describe_filter(document)
             app.openapi_schema = document
         return app.openapi_schema

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Send
@@ -14,6 +15,20 @@ from starlette.types import Send
 from insightboards.errors import InsightboardsError
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error the API returns (its OpenAPI schema)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="For 400: each bad field and what is wrong with it."
+    )
+
+
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",

@@ -538,18 +538,6 @@ class TagUsageList(ApiModel):
     items: list[TagUsageProjected]  # type: ignore[valid-type]
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details: every error the API returns."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, str]] | None = Field(
-        default=None, description="For 400: each bad field and what is wrong with it."
-    )
-
-
 class DashboardList(ApiModel):
     items: list[DashboardProjected]  # type: ignore[valid-type]
     count: int

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from insightboards import sqlite_functions
 from insightboards.access import ACTION_BITS
 from insightboards.clock import TimestampOutOfRange, normalize_timestamp
 from insightboards.errors import BadRequest
@@ -530,7 +531,9 @@ class _Compiler:
 
     def actions_regex(self, column: sa.ColumnElement[Any], pattern: str, options: str) -> Condition:
         names = [
-            a for a in ACTION_BITS if regex.sqlite_regexp(regex.re2_pattern(pattern, options), a)
+            a
+            for a in ACTION_BITS
+            if sqlite_functions.regexp(regex.re2_pattern(pattern, options), a)
         ]
         return self.actions_match(column, names)
 

@@ -7,24 +7,15 @@ timeout. What cannot be translated is refused on both databases, so they answer 
 """
 
 import functools
-from typing import Any
 
 import re2
 
 from insightboards.errors import BadRequest
 from insightboards.query import regex_translate
+from insightboards.sqlite_functions import compiled
 
 MAX_PATTERN_LENGTH = 500
 _OPTIONS = frozenset("ims")
-
-
-def _re2_options() -> Any:
-    options = re2.Options()
-    options.log_errors = False
-    return options
-
-
-_OPTIONS_OBJECT = _re2_options()
 
 
 def validate(pattern: str, options: str) -> None:
@@ -32,7 +23,7 @@ def validate(pattern: str, options: str) -> None:
         raise BadRequest(f"filter: $regex is longer than {MAX_PATTERN_LENGTH} characters")
     validate_options(options)
     try:
-        _compiled(re2_pattern(pattern, options))
+        compiled(re2_pattern(pattern, options))
     except re2.error as error:
         reason = error.args[0] if error.args else ""
         if isinstance(reason, bytes):
@@ -61,18 +52,6 @@ def re2_pattern(pattern: str, options: str) -> str:
 def postgres_pattern(pattern: str, options: str) -> str:
     """What PostgreSQL's `~` needs to match exactly what RE2 matches (for a valid pattern)."""
     return regex_translate.to_postgres(pattern, options)
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled(pattern: str) -> Any:
-    return re2.compile(pattern, _OPTIONS_OBJECT)
-
-
-def sqlite_regexp(pattern: str | None, value: Any) -> bool:
-    """SQLite's `REGEXP` function: `value REGEXP pattern` calls regexp(pattern, value)."""
-    if pattern is None or not isinstance(value, str):
-        return False
-    return _compiled(pattern).search(value) is not None
 
 
 _META = frozenset(".^$*+?()[]{}|\\")
