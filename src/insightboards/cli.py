@@ -9,7 +9,7 @@ import copy
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -51,10 +51,36 @@ def _parser() -> argparse.ArgumentParser:
         _add_database_option(sub)
         return sub
 
+    _add_account_commands(add)
+    _add_people_commands(add)
+    return parser
+
+
+AddCommand = Callable[[str, str], argparse.ArgumentParser]
+
+
+def _add_account_commands(add: AddCommand) -> None:
     sub = add("create-account", "create an account (with its Performance and Process reports)")
     sub.add_argument("--name", required=True)
     sub.add_argument("--plan", default=accounts.DEFAULT_PLAN)
 
+    sub = add("set-plan", "set an account's plan and dashboard cap")
+    sub.add_argument("--account", required=True)
+    sub.add_argument("--plan")
+    sub.add_argument(
+        "--max-dashboards",
+        help="the most dashboards the account may own (reports excluded), or 'unlimited'",
+    )
+
+    sub = add("suspend-account", "suspend an account: every API call gets 402")
+    sub.add_argument("--account", required=True)
+
+    sub = add("resume-account", "resume a suspended account")
+    sub.add_argument("--account", required=True)
+
+
+def _add_people_commands(add: AddCommand) -> None:
+    """Users, teams and tokens."""
     sub = add("create-user", "create a user in an account")
     sub.add_argument("--account", required=True)
     sub.add_argument("--email", required=True)
@@ -78,21 +104,6 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = add("revoke-token", "revoke an API token")
     sub.add_argument("--token", required=True)
-
-    sub = add("set-plan", "set an account's plan and dashboard cap")
-    sub.add_argument("--account", required=True)
-    sub.add_argument("--plan")
-    sub.add_argument(
-        "--max-dashboards",
-        help="the most dashboards the account may own (reports excluded), or 'unlimited'",
-    )
-
-    sub = add("suspend-account", "suspend an account: every API call gets 402")
-    sub.add_argument("--account", required=True)
-
-    sub = add("resume-account", "resume a suspended account")
-    sub.add_argument("--account", required=True)
-    return parser
 
 
 def _max_dashboards(value: str | None) -> tuple[int | None, bool]:

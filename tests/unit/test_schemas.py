@@ -6,6 +6,7 @@ from insightboards.dashboards.schemas import (
     DashboardItemIn,
     DashboardUpdate,
     parse_setting_string,
+    without_null,
 )
 
 
@@ -73,3 +74,21 @@ def test_section_header_text_flat_or_nested() -> None:
     assert nested.is_section_header and flat.is_section_header
     assert nested.header_text == flat.header_text == ("H", "S")
     assert not DashboardItemIn.model_validate({"insightId": "i"}).is_section_header
+
+
+def test_without_null_makes_an_optional_value_plain() -> None:
+    schema = {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "null"}], "title": "Name"}
+    without_null(schema)
+    assert schema == {"type": "string", "maxLength": 5, "title": "Name"}
+
+
+def test_without_null_keeps_the_other_kinds() -> None:
+    schema = {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}
+    without_null(schema)
+    assert schema == {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+
+
+def test_without_null_leaves_a_schema_without_choices_alone() -> None:
+    schema = {"type": "boolean"}
+    without_null(schema)
+    assert schema == {"type": "boolean"}

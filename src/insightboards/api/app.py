@@ -1,6 +1,7 @@
 """The ASGI application."""
 
 import asyncio
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
 from insightboards.dashboards import served, service
 from insightboards.dashboards.limits import Limits
+from insightboards.dashboards.schemas import without_null
 from insightboards.database import Database
 from insightboards.query.filter_schema import filter_components
 
@@ -41,39 +43,12 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     each wrap every message sent): wrk GET by id at 10k boards, 59-69 % -> 69-76 % of
     perf.py's limit in the same minutes."""
     settings = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
-        app.state.database = database
-        app.state.loop_reads = await database.open_loop_reads()
-        # Lists the loop does not answer itself (listing.list_page_on_loop) run on threads
-        # of their own, a few: with more, their threads mostly take the
-        # GIL from one another (wrk, 32 clients, label lists at 10k boards: 70 req/s on the
-        # 40 threads FastAPI's sync routes share, 92 on 4).
-        app.state.list_threads = anyio.CapacityLimiter(LIST_THREADS)
-        # Before the first request, so that every connection plans with statistics.
-        boards = await _refresh_statistics(database)
-        maintenance = asyncio.create_task(_keep_statistics(database, settings, boards))
-        filling = asyncio.create_task(_store_missing_documents(database))
-        # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
-        # process: moved out of the collector's view, full collections stop scanning it,
-        # which removes pauses of tens of milliseconds from the latency tail.
-        gc.collect()
-        gc.freeze()
-        yield
-        maintenance.cancel()
-        filling.cancel()
-        if app.state.loop_reads is not None:
-            await app.state.loop_reads.close()
-        database.dispose()
-
     app = FastAPI(
         title="Insightboards",
         version=__version__,
         description="A self-hosted implementation of the Quantive Results Insightboards "
         "(Dashboards) API.",
-        lifespan=lifespan,
+        lifespan=functools.partial(_lifespan, settings=settings),
         redirect_slashes=False,
     )
     for prefix in API_PREFIXES:
@@ -87,11 +62,39 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     return AccessLog(BodySizeLimit(IgnoreTrailingSlash(fast), max_bytes=settings.max_body_bytes))
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The database and what runs beside the requests, from start to shutdown."""
+    database = Database(settings.database_url)
+    app.state.database = database
+    app.state.loop_reads = await database.open_loop_reads()
+    # Lists the loop does not answer itself (listing.list_page_on_loop) run on threads
+    # of their own, a few: with more, their threads mostly take the
+    # GIL from one another (wrk, 32 clients, label lists at 10k boards: 70 req/s on the
+    # 40 threads FastAPI's sync routes share, 92 on 4).
+    app.state.list_threads = anyio.CapacityLimiter(LIST_THREADS)
+    # Before the first request, so that every connection plans with statistics.
+    board_count = await _refresh_statistics(database)
+    maintenance = asyncio.create_task(_keep_statistics(database, settings, board_count))
+    filling = asyncio.create_task(_store_missing_documents(database))
+    # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
+    # process: moved out of the collector's view, full collections stop scanning it,
+    # which removes pauses of tens of milliseconds from the latency tail.
+    gc.collect()
+    gc.freeze()
+    yield
+    maintenance.cancel()
+    filling.cancel()
+    if app.state.loop_reads is not None:
+        await app.state.loop_reads.close()
+    database.dispose()
+
+
 # How often the number of boards is looked at between refreshes of the statistics.
 STATISTICS_CHECK_SECONDS = 10
 
 
-async def _keep_statistics(database: Database, settings: Settings, boards: int | None) -> None:
+async def _keep_statistics(database: Database, settings: Settings, board_count: int | None) -> None:
     """Refresh the planners' statistics now and then, and soon after the boards' number has
     changed much: statistics taken of an empty database (a first start, then an import)
     make both planners guess, and a guess can cost a list a scan of every board."""
@@ -100,16 +103,16 @@ async def _keep_statistics(database: Database, settings: Settings, boards: int |
     while True:
         await asyncio.sleep(min(STATISTICS_CHECK_SECONDS, settings.statistics_interval_seconds))
         due = loop.time() - refreshed >= settings.statistics_interval_seconds
-        if not due and boards is not None:
+        if not due and board_count is not None:
             try:
                 now = await asyncio.to_thread(service.boards_held, database)
             except Exception:  # a busy database: look again later
                 logger.exception("counting the boards failed")
                 continue
-            moved = abs(now - boards)
-            due = moved >= settings.statistics_after_boards and moved * 4 >= boards
+            moved = abs(now - board_count)
+            due = moved >= settings.statistics_after_boards and moved * 4 >= board_count
         if due:
-            boards = await _refresh_statistics(database)
+            board_count = await _refresh_statistics(database)
             refreshed = loop.time()
 
 
@@ -123,9 +126,9 @@ async def _refresh_statistics(database: Database) -> int | None:
 
 
 def _refresh_and_count(database: Database) -> int:
-    boards = service.boards_held(database)
+    board_count = service.boards_held(database)
     database.refresh_statistics()
-    return boards
+    return board_count
 
 
 async def _store_missing_documents(database: Database) -> None:
@@ -138,19 +141,6 @@ async def _store_missing_documents(database: Database) -> None:
         return
     if stored:
         logger.info("stored the documents of %d boards written before migration 0008", stored)
-
-
-def _not_null(schema: dict[str, Any]) -> None:
-    """An HTTP parameter is a string or absent, never JSON null: say so in the document."""
-    kinds = schema.get("anyOf")
-    if kinds is None:
-        return
-    kinds = [kind for kind in kinds if kind.get("type") != "null"]
-    if len(kinds) == 1:
-        del schema["anyOf"]
-        schema.update(kinds[0])
-    else:
-        schema["anyOf"] = kinds
 
 
 def _describe_errors_as_problems(app: FastAPI) -> None:
@@ -168,8 +158,9 @@ def _describe_errors_as_problems(app: FastAPI) -> None:
             for path_item in document["paths"].values():
                 for operation in path_item.values():
                     operation.get("responses", {}).pop("422", None)
+                    # An HTTP parameter is a string or absent, never JSON null.
                     for parameter in operation.get("parameters", []):
-                        _not_null(parameter.get("schema", {}))
+                        without_null(parameter.get("schema", {}))
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)

@@ -130,21 +130,7 @@ def render(
         "dateCreated": row.date_created,
         "dateUpdated": row.date_updated,
         "version": row.version,
-        "access": {
-            "inherits": row.inherits,
-            "ownerPermissions": {
-                "grant": _grant(row.owner_grant),
-                "deny": _grant(row.owner_deny),
-            },
-            "permissions": [
-                {
-                    "principalKind": g.principal_kind,
-                    "principalId": g.principal_id,
-                    "grant": _grant(g.actions),
-                }
-                for g in grants
-            ],
-        },
+        "access": _access(row, grants),
         "settings": row.settings,
         "parameters": row.parameters,
         "tags": [_label(label) for label in labels],
@@ -155,6 +141,21 @@ def render(
         "notificationsCount": 0,
         "insightsCount": len(insights),
         "sectionHeadersCount": len(headers),
+    }
+
+
+def _access(row: DashboardRecord, grants: Sequence[GrantRecord]) -> dict[str, Any]:
+    return {
+        "inherits": row.inherits,
+        "ownerPermissions": {"grant": _grant(row.owner_grant), "deny": _grant(row.owner_deny)},
+        "permissions": [
+            {
+                "principalKind": g.principal_kind,
+                "principalId": g.principal_id,
+                "grant": _grant(g.actions),
+            }
+            for g in grants
+        ],
     }
 
 

@@ -99,37 +99,41 @@ def item_row(
         "sub_header": None,
     }
     if item.is_section_header:
-        header, sub_header = item.header_text
-        previous_header_id = (
-            previous.details.get("sectionHeaderId")
-            if previous is not None and previous.kind == "sectionHeader"
-            else None
-        )
-        return {
-            **common,
-            "kind": "sectionHeader",
-            "header": header,
-            "sub_header": sub_header,
-            "details": {"sectionHeaderId": previous_header_id or new_id()},
-        }
-    details = item.model_dump(
-        mode="json",
-        include={
-            "type",
-            "insightTitle",
-            "filters",
-            "settings",
-            "insightRequiredEntities",
-            "insightSource",
-            "insightState",
-        },
-    )
+        return {**common, **_section_header_columns(item, previous)}
     return {
         **common,
         "kind": "insight",
         "insight_id": item.insightId,
         "insight_name": item.insightName,
-        "details": details,
+        "details": item.model_dump(mode="json", include=_INSIGHT_DETAILS),
+    }
+
+
+# What of an insight is kept as sent, in its row's `details`.
+_INSIGHT_DETAILS = {
+    "type",
+    "insightTitle",
+    "filters",
+    "settings",
+    "insightRequiredEntities",
+    "insightSource",
+    "insightState",
+}
+
+
+def _section_header_columns(item: DashboardItemIn, previous: ItemRecord | None) -> dict[str, Any]:
+    """A section header keeps the header id it had (a new one if it was none)."""
+    header, sub_header = item.header_text
+    previous_header_id = (
+        previous.details.get("sectionHeaderId")
+        if previous is not None and previous.kind == "sectionHeader"
+        else None
+    )
+    return {
+        "kind": "sectionHeader",
+        "header": header,
+        "sub_header": sub_header,
+        "details": {"sectionHeaderId": previous_header_id or new_id()},
     }
 
 

@@ -273,20 +273,20 @@ ReadAside = Callable[[Callable[[sa.Connection], int]], "Future[int] | None"]
 def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAside | None) -> bytes:
     compiled = plan.compiled
     counting: Future[int] | None = None
-    boards = 0
+    board_count = 0
     total: int | None
     if not compiled.filtered:
         total = repository.count_readable(conn, caller.account_id, access.caller_read_count(caller))
     else:
-        boards, inheriting = repository.account_counts(conn, caller.account_id)
-        total = _count_by_labels(conn, caller, compiled, boards - inheriting)
+        board_count, inheriting = repository.account_counts(conn, caller.account_id)
+        total = _count_by_labels(conn, caller, compiled, board_count - inheriting)
         if total is None:
             count = functools.partial(
                 repository.count_matching, account_id=caller.account_id, where=compiled.where
             )
             # This count visits every match; in a large account it runs beside the page, on
             # another core.
-            if boards >= COUNT_ASIDE_FROM and read_aside is not None:
+            if board_count >= COUNT_ASIDE_FROM and read_aside is not None:
                 counting = read_aside(count)
             total = count(conn) if counting is None else None
     page_ids: list[str] = []
@@ -298,7 +298,7 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
             plan.page,
             skip=plan.skip,
             take=plan.take,
-            walk=None if walk is None else repository.Walk(walk, boards, total),
+            walk=None if walk is None else repository.Walk(walk, board_count, total),
         )
     page = served.page(conn, caller, page_ids, plan.projection)
     if counting is not None:

@@ -539,7 +539,7 @@ class Walk:
     already, None when the count runs beside the page (the walk then bounds itself)."""
 
     page: PageQuery
-    boards: int
+    board_count: int
     matches: int | None
 
 
@@ -553,17 +553,17 @@ def list_page(
 ) -> list[str]:
     """The ids of one page of the dashboards of `page` (or of `walk.page`, the same
     boards)."""
-    if take == 0 or (walk is not None and skip >= walk.boards):
+    if take == 0 or (walk is not None and skip >= walk.board_count):
         return []
     if walk is not None:
         if walk.matches is None:
             walked = walk_page_ids(
-                conn, account_id, walk.page.where, walk.page.order_by, skip, take, walk.boards
+                conn, account_id, walk.page.where, walk.page.order_by, skip, take, walk.board_count
             )
             if walked is not None:
                 return walked
-        # With matches spread evenly, the walk visits (skip + take) * boards / matches.
-        elif (skip + take) * walk.boards < walk.matches * walk.matches:
+        # With matches spread evenly, the walk visits (skip + take) * board_count / matches.
+        elif (skip + take) * walk.board_count < walk.matches * walk.matches:
             page = walk.page
     # The indexes answer the page's ids without reading rows.
     return page.ids(conn, account_id, skip, take)
@@ -576,19 +576,20 @@ def walk_page_ids(
     order_by: Sequence[sa.ColumnElement[Any]],
     skip: int,
     take: int,
-    boards: int,
+    board_count: int,
 ) -> list[str] | None:
     """The page's ids, from walking the account's boards in the sort's order (one key with
     an index of its own) and testing each against `where`, for at most
-    sqrt((skip + take) * boards) boards; None when the page is not within them.
+    sqrt((skip + take) * board_count) boards; None when the page is not within them.
 
-    With matches spread evenly, the walk reaches the page after (skip + take) * boards /
-    matches boards, while starting from the matches visits all of them: the walk is the
-    shorter exactly when it ends within that bound. A walk cut short found the matches to
-    be fewer than the bound, so it and the visit of the matches that follows cost at most
-    twice the shorter of the two. No count is needed to choose, so the count can run beside.
+    With matches spread evenly, the walk reaches the page after (skip + take) *
+    board_count / matches boards, while starting from the matches visits all of them: the
+    walk is the shorter exactly when it ends within that bound. A walk cut short found the
+    matches to be fewer than the bound, so it and the visit of the matches that follows cost
+    at most twice the shorter of the two. No count is needed to choose, so the count can run
+    beside.
     """
-    visits = math.isqrt((skip + take) * boards) + 1
+    visits = math.isqrt((skip + take) * board_count) + 1
     tie_breaker = _tie_breaker(order_by)
     order = [*order_by, tie_breaker]
     keys = [term.element for term in order if isinstance(term, sa.UnaryExpression)]

@@ -389,17 +389,25 @@ class DashboardCreate(ApiModel):
 _NULLABLE_ON_UPDATE = frozenset({"layout"})
 
 
+def without_null(schema: dict[str, Any]) -> None:
+    """A JSON Schema of pydantic's for an optional value (`anyOf: [..., {type: null}]`)
+    changed in place to refuse null: the value may be left out, not sent as null."""
+    kinds = schema.get("anyOf")
+    if kinds is None:
+        return
+    kinds = [kind for kind in kinds if kind.get("type") != "null"]
+    if len(kinds) == 1:
+        del schema["anyOf"]
+        schema.update(kinds[0])
+    else:
+        schema["anyOf"] = kinds
+
+
 def _only_layout_may_be_null(schema: dict[str, Any]) -> None:
     """In the OpenAPI document, a PUT field may be left out but not sent as null."""
     for name, field in schema.get("properties", {}).items():
-        if name in _NULLABLE_ON_UPDATE or "anyOf" not in field:
-            continue
-        kinds = [kind for kind in field["anyOf"] if kind.get("type") != "null"]
-        if len(kinds) == 1:
-            del field["anyOf"]
-            field.update(kinds[0])
-        else:
-            field["anyOf"] = kinds
+        if name not in _NULLABLE_ON_UPDATE:
+            without_null(field)
 
 
 class DashboardUpdate(ApiModel):

@@ -104,20 +104,27 @@ def _write_changed(
 
 
 @dataclass(frozen=True)
-class _Checked:
-    """A dashboard row with its grants and what the caller may do with it."""
+class _AuthorizedBoard:
+    """A dashboard row with its grants and what the caller may do with it (the checks
+    below authorize an action against `allowed`)."""
 
     row: DashboardRecord
     grants: list[GrantRecord]
     allowed: list[Action]
 
 
-def _check(conn: sa.Connection, caller: Caller, row: DashboardRecord) -> _Checked:
+def _with_allowed_actions(
+    conn: sa.Connection, caller: Caller, row: DashboardRecord
+) -> _AuthorizedBoard:
     grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
-    return _Checked(row, grants, access.from_bits(documents.allowed_actions(caller, row, grants)))
+    return _AuthorizedBoard(
+        row, grants, access.from_bits(documents.allowed_actions(caller, row, grants))
+    )
 
 
-def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action) -> _Checked:
+def _load_authorized(
+    conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action
+) -> _AuthorizedBoard:
     """The dashboard, if it exists in the caller's account and the caller may `action` it.
 
     A change locks the row until the transaction ends, so that concurrent changes to one
@@ -126,16 +133,16 @@ def _load(conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action
     row = repository.get(conn, caller.account_id, dashboard_id, for_update=action != "read")
     if row is None:
         raise NotFound("Dashboard not found.")
-    checked = _check(conn, caller, row)
-    if action not in checked.allowed:
+    authorized = _with_allowed_actions(conn, caller, row)
+    if action not in authorized.allowed:
         if row.is_report and action != "read":
             raise Forbidden("Reports are read-only.")
         raise Forbidden(f"You may not {action} this dashboard.")
-    return checked
+    return authorized
 
 
-def _check_version(row: DashboardRecord, if_match: int | None) -> None:
-    if if_match is not None and row.version != if_match:
+def _check_version(row: DashboardRecord, expected_version: int | None) -> None:
+    if expected_version is not None and row.version != expected_version:
         raise PreconditionFailed(
             f"The dashboard was changed by someone else (now at version {row.version}); "
             "reload it and try again."
@@ -364,41 +371,23 @@ def update(
     caller: Caller,
     dashboard_id: str,
     body: DashboardUpdate,
-    if_match: int | None,
+    expected_version: int | None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Served:
-    sent_items = (
-        len(body.insights or []) + len(body.sectionHeaders or [])
-        if body.insights is not None or body.sectionHeaders is not None
-        else None
-    )
-    limits.check_counts(
-        items=sent_items, labels=None if body.tags is None else _labels_in(body.tags)
-    )
+    _check_update_counts(body, limits)
     now = now_iso()
-    sent = body.model_fields_set
     # A PUT of `access` alone is a permissions change, which a frozen board's owner (denied
     # `update`) may still make; anything else needs `update`.
-    needed: Action = "modifyPermissions" if sent == {"access"} else "update"
+    needed: Action = "modifyPermissions" if body.model_fields_set == {"access"} else "update"
     with db.write() as conn:
-        checked = _load(conn, caller, dashboard_id, needed)
-        row = checked.row
-        _check_version(row, if_match)
-        values: dict[str, Any] = {"date_updated": now}
-        for field in ("name", "archived", "layout"):
-            if field in sent:
-                values[field] = getattr(body, field)
-        if body.tag is not None and body.tag != row.tag:
-            _check_tag_free(conn, caller.account_id, body.tag, except_id=dashboard_id)
-            values["tag"] = body.tag
-        if body.settings is not None:
-            values["settings"] = [s.model_dump(mode="json") for s in body.settings]
-        if body.parameters is not None:
-            values["parameters"] = [p.model_dump(mode="json") for p in body.parameters]
+        authorized = _load_authorized(conn, caller, dashboard_id, needed)
+        row = authorized.row
+        _check_version(row, expected_version)
+        values = _changed_columns(conn, row, body, now)
         if body.access is not None:
             columns, new_grants = input_rows.access_columns(body.access)
-            if _access_changes(row, checked.grants, columns, new_grants):
-                if "modifyPermissions" not in checked.allowed:
+            if _access_changes(row, authorized.grants, columns, new_grants):
+                if "modifyPermissions" not in authorized.allowed:
                     raise Forbidden("You may not modify the permissions of this dashboard.")
                 values.update(columns)
                 repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
@@ -409,6 +398,35 @@ def update(
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
         return served.after_change(conn, caller, _write_changed(conn, row, values, limits))
+
+
+def _check_update_counts(body: DashboardUpdate, limits: Limits) -> None:
+    sent_items = (
+        len(body.insights or []) + len(body.sectionHeaders or [])
+        if body.insights is not None or body.sectionHeaders is not None
+        else None
+    )
+    limits.check_counts(
+        items=sent_items, labels=None if body.tags is None else _labels_in(body.tags)
+    )
+
+
+def _changed_columns(
+    conn: sa.Connection, row: DashboardRecord, body: DashboardUpdate, now: str
+) -> dict[str, Any]:
+    """The board's columns that a PUT sets (a new tag checked free), and its update time."""
+    values: dict[str, Any] = {"date_updated": now}
+    for field in ("name", "archived", "layout"):
+        if field in body.model_fields_set:
+            values[field] = getattr(body, field)
+    if body.tag is not None and body.tag != row.tag:
+        _check_tag_free(conn, row.account_id, body.tag, except_id=row.id)
+        values["tag"] = body.tag
+    if body.settings is not None:
+        values["settings"] = [s.model_dump(mode="json") for s in body.settings]
+    if body.parameters is not None:
+        values["parameters"] = [p.model_dump(mode="json") for p in body.parameters]
+    return values
 
 
 def _replace_layout_parts(
@@ -439,10 +457,10 @@ def _kind_then_position(item_row: dict[str, Any]) -> tuple[bool, int]:
     return item_row["kind"] != "insight", item_row["position"]
 
 
-def delete(db: Database, caller: Caller, dashboard_id: str, if_match: int | None) -> None:
+def delete(db: Database, caller: Caller, dashboard_id: str, expected_version: int | None) -> None:
     with db.write() as conn:
-        row = _load(conn, caller, dashboard_id, "delete").row
-        _check_version(row, if_match)
+        row = _load_authorized(conn, caller, dashboard_id, "delete").row
+        _check_version(row, expected_version)
         repository.delete(conn, caller.account_id, dashboard_id, row.version)
 
 
@@ -456,7 +474,8 @@ def clone(
     now = now_iso()
     new_dashboard_id = new_id()
     with db.write() as conn:
-        _load(conn, caller, dashboard_id, "read")  # 404 or 403 before the plan's 403 or 402
+        # 404 or 403 before the plan's 403 or 402.
+        _load_authorized(conn, caller, dashboard_id, "read")
         _check_can_create(conn, caller)
         # A clone is all of its source at one moment. Every writer of a board first locks its
         # row for update; holding the row for share until the clone commits keeps them out
@@ -466,18 +485,9 @@ def clone(
         # 404. Taken after the account's lock, which a board's writers never take (no
         # deadlock), so that one clone at a time per account holds the writers back.
         repository.get(conn, caller.account_id, dashboard_id, for_share=True)
-        checked = _load(conn, caller, dashboard_id, "read")
-        original, original_grants = checked.row, checked.grants
-        # The clone is shown to those its source is shown to: a member who may read a private
-        # board must not make its content readable by the whole account. It keeps `inherits`
-        # and the grants; the cloner owns it with the default owner permissions, as any board
-        # they create (the source's concerned its owner, and a copy's owner could post its
-        # content anew). A report, which everyone reads, gives a board with the defaults.
-        access_columns, _ = input_rows.access_columns(None)
-        grants: list[dict[str, Any]] = []
-        if not original.is_report:
-            access_columns["inherits"] = original.inherits
-            grants = [input_rows.copied(grant) for grant in original_grants]
+        authorized = _load_authorized(conn, caller, dashboard_id, "read")
+        original = authorized.row
+        access_columns, grants = _access_of_clone(original, authorized.grants)
         columns = input_rows.new_board(
             new_dashboard_id,
             _free_tag(conn, caller.account_id, body.tag),
@@ -492,32 +502,56 @@ def clone(
             settings=original.settings,
             parameters=original.parameters,
         )
-        items = [
-            input_rows.copied(
-                item,
-                id=new_id(),
-                created_by_id=caller.user_id,
-                modified_by_id=caller.user_id,
-                date_created=now,
-                date_updated=now,
-                **(
-                    {"details": {**item.details, "sectionHeaderId": new_id()}}
-                    if item.kind == "sectionHeader"
-                    else {}
-                ),
-            )
-            for item in repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
-        ]
-        labels = [
-            input_rows.copied(label)
-            for label in repository.load_labels(conn, caller.account_id, [dashboard_id])[
-                dashboard_id
-            ]
-        ]
-        inserted = _insert_new(
-            conn, _new_board(caller.account_id, columns, items, labels, grants, limits)
+        items = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
+        labels = repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]
+        new = _new_board(
+            caller.account_id,
+            columns,
+            _copied_items(items, caller, now),
+            [input_rows.copied(label) for label in labels],
+            grants,
+            limits,
         )
-        return served.after_change(conn, caller, inserted)
+        return served.after_change(conn, caller, _insert_new(conn, new))
+
+
+def _access_of_clone(
+    original: DashboardRecord, grants: Sequence[GrantRecord]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The access columns and grants of a clone of `original`.
+
+    The clone is shown to those its source is shown to: a member who may read a private
+    board must not make its content readable by the whole account. It keeps `inherits` and
+    the grants; the cloner owns it with the default owner permissions, as any board they
+    create (the source's concerned its owner, and a copy's owner could post its content
+    anew). A report, which everyone reads, gives a board with the defaults.
+    """
+    access_columns, _ = input_rows.access_columns(None)
+    if original.is_report:
+        return access_columns, []
+    access_columns["inherits"] = original.inherits
+    return access_columns, [input_rows.copied(grant) for grant in grants]
+
+
+def _copied_items(items: Sequence[ItemRecord], caller: Caller, now: str) -> list[dict[str, Any]]:
+    """A clone's items: each under a new id, made by the cloner now (a section header
+    under a new header id too)."""
+    return [
+        input_rows.copied(
+            item,
+            id=new_id(),
+            created_by_id=caller.user_id,
+            modified_by_id=caller.user_id,
+            date_created=now,
+            date_updated=now,
+            **(
+                {"details": {**item.details, "sectionHeaderId": new_id()}}
+                if item.kind == "sectionHeader"
+                else {}
+            ),
+        )
+        for item in items
+    ]
 
 
 def save_items(
@@ -525,7 +559,7 @@ def save_items(
     caller: Caller,
     dashboard_id: str,
     body: DashboardItemIn | list[DashboardItemIn],
-    if_match: int | None,
+    expected_version: int | None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """One item upserted by id, or a list replacing the board's whole layout; the new version."""
@@ -533,8 +567,8 @@ def save_items(
         limits.check_counts(items=len(body))
     now = now_iso()
     with db.write() as conn:
-        row = _load(conn, caller, dashboard_id, "update").row
-        _check_version(row, if_match)
+        row = _load_authorized(conn, caller, dashboard_id, "update").row
+        _check_version(row, expected_version)
         if isinstance(body, list):
             current = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
             rows = input_rows.layout_rows(body, caller, now, {item.id: item for item in current})

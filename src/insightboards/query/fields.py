@@ -223,7 +223,7 @@ def _item_count(kind: str) -> Expression:
     return count
 
 
-_no_source = d.c.source_application.is_not(None)
+_has_source = d.c.source_application.is_not(None)
 
 SCALARS: dict[str, Scalar] = {
     "id": Scalar(Kind.STRING, _column(d.c.id)),
@@ -239,10 +239,10 @@ SCALARS: dict[str, Scalar] = {
     "dateUpdated": Scalar(Kind.DATE, _column(d.c.date_updated)),
     "version": Scalar(Kind.NUMBER, _column(d.c.version)),
     "source.sourceApplication": Scalar(
-        Kind.STRING, _column(d.c.source_application), nullable=True, present=lambda _c: _no_source
+        Kind.STRING, _column(d.c.source_application), nullable=True, present=lambda _c: _has_source
     ),
     "source.sourceId": Scalar(
-        Kind.STRING, _column(d.c.source_id), nullable=True, present=lambda _c: _no_source
+        Kind.STRING, _column(d.c.source_id), nullable=True, present=lambda _c: _has_source
     ),
     "access.inherits": Scalar(Kind.BOOL, _column(d.c.inherits)),
     "access.ownerPermissions.grant.general": Scalar(Kind.ACTIONS, _column(d.c.owner_grant)),

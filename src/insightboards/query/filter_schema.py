@@ -103,11 +103,10 @@ def _array_components(array_name: str, fields: list[str]) -> dict[str, JsonSchem
     }
 
 
-def filter_components() -> dict[str, JsonSchema]:
-    """The `Filter` schema and the components it refers to, by name."""
-    scalar = {"type": ["string", "number", "boolean", "null"], "pattern": _NO_NUL}
-    components: dict[str, JsonSchema] = {
-        "FilterScalar": scalar,
+def _operand_components() -> dict[str, JsonSchema]:
+    """What the operators of a condition take, and the operators themselves."""
+    return {
+        "FilterScalar": {"type": ["string", "number", "boolean", "null"], "pattern": _NO_NUL},
         "FilterOperand": {
             "anyOf": [
                 _ref("FilterScalar"),
@@ -141,6 +140,11 @@ def filter_components() -> dict[str, JsonSchema]:
         # Action lists seen through an array (`access.permissions.grant.general`): no $size.
         "FilterActionsOperators": _operators("FilterActionsOperators", size=False),
     }
+
+
+def filter_components() -> dict[str, JsonSchema]:
+    """The `Filter` schema and the components it refers to, by name."""
+    components = _operand_components()
     # Most paths take the same conditions: one `additionalProperties` says so once (a schema
     # per path would multiply the work of every schema-driven test generator).
     names = list(SCALARS)
