@@ -20,7 +20,7 @@ from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.errors import BadRequest
 from insightboards.query.fields import known_paths
-from insightboards.query.filter import _FIELD_OPERATORS, _LOGICAL
+from insightboards.query.operands import FIELD_OPERATORS, LOGICAL
 from tests.e2e.harness import fresh_database
 
 EXAMPLES = int(os.environ.get("INSIGHTBOARDS_FUZZ_EXAMPLES", "300"))
@@ -53,7 +53,7 @@ def _world(url: str) -> Iterator[dict[str, Any]]:
 
 keys = st.one_of(
     st.sampled_from(known_paths()),
-    st.sampled_from(sorted(_FIELD_OPERATORS | _LOGICAL)),
+    st.sampled_from(sorted(FIELD_OPERATORS | LOGICAL)),
     st.sampled_from(NASTY),
     st.text(max_size=12),
 )

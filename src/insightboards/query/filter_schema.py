@@ -10,7 +10,7 @@ in the descriptions: the node and depth budgets, and that `$regex` must be an RE
 from typing import Any
 
 from insightboards.query.fields import ANY_ARRAY, SCALARS, Kind
-from insightboards.query.filter import MAX_DEPTH, MAX_ELEM_MATCHES, MAX_IN, MAX_NODES
+from insightboards.query.operands import MAX_DEPTH, MAX_ELEM_MATCHES, MAX_IN, MAX_NODES
 from insightboards.query.regex import MAX_PATTERN_LENGTH
 
 JsonSchema = dict[str, Any]
