@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from insightboards import provisioning
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service
+from insightboards.dashboards import creating
 from insightboards.dashboards.schemas import DashboardCreate
 from insightboards.database import Database, upgrade_schema
 
@@ -85,10 +85,10 @@ def measure(size: int, without: list[str]) -> None:
     bodies = [board(rng, n) for n in range(size + MEASURED)]
 
     def create_group(group: list[DashboardCreate]) -> None:
-        plans = [service.plan_create(caller, body) for body in group]
+        plans = [creating.plan_create(caller, body) for body in group]
         with database.write() as conn:
             for plan in plans:
-                service.run_create(conn, caller, plan)
+                creating.run_create(conn, caller, plan)
 
     for start in range(0, size, GROUP):
         create_group(bodies[start : min(start + GROUP, size)])

@@ -6,7 +6,7 @@ not know about boards."""
 from dataclasses import dataclass
 
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service as dashboards
+from insightboards.dashboards import creating
 from insightboards.database import Database
 
 # The account id of the demo account made on first start: the one in the vendor's examples.
@@ -17,9 +17,7 @@ def create_account(
     db: Database, name: str, plan: str = accounts.DEFAULT_PLAN, account_id: str | None = None
 ) -> str:
     """A new account, with its built-in Performance and Process reports."""
-    return accounts.create_account(
-        db, name, plan, account_id, seed=dashboards.create_builtin_reports
-    )
+    return accounts.create_account(db, name, plan, account_id, seed=creating.create_builtin_reports)
 
 
 @dataclass(frozen=True)

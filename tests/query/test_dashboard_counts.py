@@ -17,7 +17,7 @@ from alembic.config import Config
 from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import service
+from insightboards.dashboards import creating, service
 from insightboards.dashboards.schemas import CloneRequest, DashboardCreate, DashboardUpdate
 from insightboards.database import Database, upgrade_schema
 from insightboards.tables import dashboard_counts, dashboards
@@ -84,13 +84,13 @@ def test_every_write_keeps_the_count(url: str) -> None:
 
     private = {"access": {"inherits": False, "permissions": []}}
     created = [
-        service.create(database, first, DashboardCreate.model_validate({"name": f"b{n}"}))
+        creating.create(database, first, DashboardCreate.model_validate({"name": f"b{n}"}))
         for n in range(3)
     ]
-    walled = service.create(
+    walled = creating.create(
         database, first, DashboardCreate.model_validate({"name": "walled", **private})
     )
-    service.create(database, second, DashboardCreate.model_validate({"name": "other"}))
+    creating.create(database, second, DashboardCreate.model_validate({"name": "other"}))
     assert _assert_true(database) == {first.account_id: 5, second.account_id: 3}
 
     # Changing `inherits` either way, and a change that leaves it alone.
@@ -101,8 +101,8 @@ def test_every_write_keeps_the_count(url: str) -> None:
     service.update(database, first, created[1].id, DashboardUpdate(name="renamed"), None)
     assert _assert_true(database)[first.account_id] == 5
 
-    service.clone(database, first, walled.id, CloneRequest())
-    service.clone(database, first, created[0].id, CloneRequest())  # not inheriting
+    creating.clone(database, first, walled.id, CloneRequest())
+    creating.clone(database, first, created[0].id, CloneRequest())  # not inheriting
     assert _assert_true(database)[first.account_id] == 6
 
     service.delete(database, first, created[1].id, None)  # inheriting
@@ -136,8 +136,8 @@ def test_the_migration_counts_the_boards_already_there(url: str) -> None:
     upgrade_schema(url)
     database = Database(url)
     owner = _owner(database, "before")  # two inheriting reports
-    service.create(database, owner, DashboardCreate.model_validate({"name": "inheriting"}))
-    service.create(
+    creating.create(database, owner, DashboardCreate.model_validate({"name": "inheriting"}))
+    creating.create(
         database,
         owner,
         DashboardCreate.model_validate(

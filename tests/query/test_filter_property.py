@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import listing, service
+from insightboards.dashboards import creating, listing
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
@@ -284,7 +284,7 @@ def _load(world: dict[str, Any], generated: list[dict[str, Any]]) -> None:
             if permission["principalId"] == "MEMBER_ID":
                 permission["principalId"] = world["member"].user_id
         creator = world["member"] if board["by_member"] else world["admin"]
-        service.create(database, creator, DashboardCreate.model_validate(body))
+        creating.create(database, creator, DashboardCreate.model_validate(body))
 
 
 @settings(

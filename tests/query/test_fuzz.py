@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import listing, service
+from insightboards.dashboards import creating, listing
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.errors import BadRequest
@@ -46,7 +46,7 @@ def _world(url: str) -> Iterator[dict[str, Any]]:
     for n in range(5):
         body = {"name": f"b{n}", "tags": [{"name": "okr"}], "insights": [{"insightId": "i"}],
                 "settings": [{"name": "s", "value": "v"}]}  # fmt: skip
-        service.create(database, caller, DashboardCreate.model_validate(body))
+        creating.create(database, caller, DashboardCreate.model_validate(body))
     yield {"db": database, "caller": caller}
     database.dispose()
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import listing, repository, service
+from insightboards.dashboards import creating, listing, repository
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
@@ -61,7 +61,7 @@ def _world(url: str) -> Iterator[dict[str, Any]]:
             "tags": [{"name": ["okr", "kpi", "x"][n % 3]}],
             "insights": [{"insightId": f"i{n % 50}"}],
         }
-        service.create(database, caller, DashboardCreate.model_validate(body))
+        creating.create(database, caller, DashboardCreate.model_validate(body))
     database.refresh_statistics()
     yield {"db": database, "caller": caller}
     database.dispose()

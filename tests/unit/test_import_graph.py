@@ -22,6 +22,8 @@ LAYERS: dict[str, int] = {
     # Services: the use cases and their rules
     "insightboards.accounts.service": 4,
     "insightboards.dashboards.service": 4,
+    "insightboards.dashboards.creating": 4,
+    "insightboards.dashboards.checks": 4,
     "insightboards.dashboards.listing": 4,
     "insightboards.dashboards.served": 4,
     # Repositories: all SQL that reads and writes the domain's tables

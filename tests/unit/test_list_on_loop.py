@@ -12,7 +12,7 @@ from insightboards import database as database_module
 from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import listing, service
+from insightboards.dashboards import creating, listing
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 
@@ -31,7 +31,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Database, Caller]]:
         for number in range(60):
             labels = [{"name": "odd" if number % 2 else "even", "title": "Parity"}]
             body = {"name": f"Board {number}", "tags": labels}
-            service.create(database, caller, DashboardCreate.model_validate(body))
+            creating.create(database, caller, DashboardCreate.model_validate(body))
         yield database, caller
     finally:
         database.dispose()

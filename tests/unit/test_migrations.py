@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from insightboards import provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import listing, service
+from insightboards.dashboards import creating, listing, service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.tables import dashboard_labels, metadata
@@ -73,7 +73,7 @@ def test_label_trees_too_deep_to_render_are_cut_and_others_kept(
             "admin",
         )
         body = {"name": "labelled", "tags": [{"name": "deep"}, {"name": "shallow"}]}
-        board = service.create(database, caller, DashboardCreate.model_validate(body))
+        board = creating.create(database, caller, DashboardCreate.model_validate(body))
         # Back to the schema of that time (boards without stored documents), and the board
         # as it could then be stored.
         with database.write() as conn:

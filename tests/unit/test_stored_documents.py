@@ -21,7 +21,7 @@ from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import repository as accounts_repository
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import documents, listing, repository, served, service
+from insightboards.dashboards import creating, documents, listing, repository, served, service
 from insightboards.dashboards.schemas import (
     CloneRequest,
     DashboardCreate,
@@ -153,7 +153,7 @@ def _write(rng: random.Random, world: dict[str, Any]) -> None:
             }
             if rng.random() < 0.5:
                 body["access"] = _access(rng, world)
-            service.create(database, actor, DashboardCreate.model_validate(body))
+            creating.create(database, actor, DashboardCreate.model_validate(body))
         elif kind == "update":
             body = {
                 "name": "renamed",
@@ -175,7 +175,7 @@ def _write(rng: random.Random, world: dict[str, Any]) -> None:
             ]
             service.save_items(database, actor, board, layout, None)
         elif kind == "clone":
-            service.clone(database, actor, board, CloneRequest())
+            creating.clone(database, actor, board, CloneRequest())
         elif kind == "delete":
             service.delete(database, actor, board, None)
         elif kind == "user":
@@ -260,7 +260,7 @@ def test_boards_without_a_stored_document_are_rendered_then_filled_in(
     ]
     access_in = {"inherits": False, "permissions": permissions}
     created = [
-        service.create(
+        creating.create(
             database,
             caller,
             DashboardCreate.model_validate(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
 from insightboards.api.json_body import StrictJsonRoute
 from insightboards.api.problems import PROBLEM_JSON
-from insightboards.dashboards import listing, service
+from insightboards.dashboards import creating, listing, service
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.schemas import (
     MAX_SKIP,
@@ -206,7 +206,7 @@ def create_dashboard(
     caller: CallerDep,
     limits: LimitsDep,
 ) -> Response:
-    created = service.create(database, caller, body, limits)
+    created = creating.create(database, caller, body, limits)
     return board_response(created, status.HTTP_201_CREATED, f"{request.url.path}/{created.id}")
 
 
@@ -273,6 +273,6 @@ def clone_dashboard(
     body: Annotated[CloneRequest | None, Body()] = None,
 ) -> Response:
     _check_id(dashboardId)
-    clone = service.clone(database, caller, dashboardId, body or CloneRequest(), limits)
+    clone = creating.clone(database, caller, dashboardId, body or CloneRequest(), limits)
     base = request.url.path.removesuffix(f"/{dashboardId}/clone")
     return board_response(clone, status.HTTP_201_CREATED, f"{base}/{clone.id}")

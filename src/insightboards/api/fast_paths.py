@@ -34,7 +34,7 @@ from insightboards.accounts.service import CallerCache
 from insightboards.api import problems
 from insightboards.api.dashboards import board_response
 from insightboards.api.json_body import MAX_JSON_DEPTH, shape_problem
-from insightboards.dashboards import listing, served, service
+from insightboards.dashboards import creating, listing, served
 from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, DashboardCreate, ListQuery
 from insightboards.errors import InsightboardsError, TooManyRequests
 from insightboards.query.projection import MAX_FIELDS_LENGTH
@@ -209,9 +209,9 @@ class FastPaths:
 
         try:
             # Built here, written by the database's writer (Database.write_from_loop).
-            plan = service.plan_create(caller, create, state.limits)
+            plan = creating.plan_create(caller, create, state.limits)
             board = await state.database.write_from_loop(
-                lambda conn: service.run_create(conn, caller, plan)
+                lambda conn: creating.run_create(conn, caller, plan)
             )
         except InsightboardsError as refused:
             return problems.domain_error_response(refused), replay

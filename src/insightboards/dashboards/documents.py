@@ -17,6 +17,7 @@ import orjson
 
 from insightboards import access
 from insightboards.access import Action, Caller, Grant, Policy
+from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.records import (
     DashboardRecord,
     GrantRecord,
@@ -24,6 +25,7 @@ from insightboards.dashboards.records import (
     LabelRecord,
     ServedRecord,
 )
+from insightboards.errors import BadRequest
 
 CALLER_FIELDS = frozenset({"usersCount", "currentUserAllowedActions", "readOnly"})
 
@@ -162,6 +164,25 @@ def _access(row: DashboardRecord, grants: Sequence[GrantRecord]) -> dict[str, An
 def encode(document: dict[str, Any]) -> bytes:
     """The stored form: the JSON object without its closing brace, ready to be extended."""
     return orjson.dumps(document)[:-1]
+
+
+def rendered(
+    row: DashboardRecord,
+    items: Sequence[ItemRecord],
+    labels: Sequence[LabelRecord],
+    grants: Sequence[GrantRecord],
+    limits: Limits | None,
+) -> bytes:
+    """The stored document of a board as a change leaves it; past the limits the change is
+    refused (and rolled back)."""
+    document = render(row, items, labels, grants)
+    try:
+        stored = encode(document)
+    except TypeError as error:  # orjson writes no integer past 64 bits (1e20 read as one)
+        raise BadRequest(f"The board holds a number too large to store: {error}.") from None
+    if limits is not None:
+        limits.check_board(document, len(stored))
+    return stored
 
 
 def decode(stored: bytes) -> dict[str, Any]:

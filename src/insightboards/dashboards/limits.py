@@ -5,12 +5,12 @@ oversized input ever holds SQLite's write lock; the board as it stands after a c
 item added to a full board, parts merged by a PUT) is checked before the change commits.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from insightboards.config import Settings
-from insightboards.dashboards.schemas import MAX_PREDEFINED_VALUES
+from insightboards.dashboards.schemas import MAX_PREDEFINED_VALUES, LabelIn
 from insightboards.errors import BadRequest, ContentTooLarge
 
 T = TypeVar("T")
@@ -78,3 +78,8 @@ def count_nested(roots: Iterable[T], children: Callable[[T], Iterable[T]]) -> in
 
 # The settings' defaults, for callers without settings of their own (tests, benchmarks).
 DEFAULT_LIMITS = Limits.from_settings(Settings.model_construct())
+
+
+def labels_in(labels: Sequence[LabelIn]) -> int:
+    """How many labels `labels` holds, nested ones included (what MAX_LABELS bounds)."""
+    return count_nested(labels, lambda label: label.items)

@@ -1,0 +1,104 @@
+"""What the dashboard services check before they change anything: that the caller may do
+what they ask (an unknown board and another account's look alike: 404), that the board is at
+the version they saw, that a tag is free, that the plan allows another board."""
+
+import secrets
+import string
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from insightboards import access
+from insightboards.access import Action, Caller
+from insightboards.accounts import repository as accounts_repository
+from insightboards.dashboards import documents, repository
+from insightboards.dashboards.records import DashboardRecord, GrantRecord
+from insightboards.errors import Forbidden, NotFound, PaymentRequired, PreconditionFailed
+
+_TAG_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_tag() -> str:
+    """A tag for a board created without one: nine random lowercase letters and digits."""
+    return "".join(secrets.choice(_TAG_ALPHABET) for _ in range(9))
+
+
+@dataclass(frozen=True)
+class AuthorizedBoard:
+    """A dashboard row with its grants and what the caller may do with it (the checks
+    below authorize an action against `allowed`)."""
+
+    row: DashboardRecord
+    grants: list[GrantRecord]
+    allowed: list[Action]
+
+
+def with_allowed_actions(
+    conn: sa.Connection, caller: Caller, row: DashboardRecord
+) -> AuthorizedBoard:
+    grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
+    return AuthorizedBoard(
+        row, grants, access.from_bits(documents.allowed_actions(caller, row, grants))
+    )
+
+
+def load_authorized(
+    conn: sa.Connection, caller: Caller, dashboard_id: str, action: Action
+) -> AuthorizedBoard:
+    """The dashboard, if it exists in the caller's account and the caller may `action` it.
+
+    A change locks the row until the transaction ends, so that concurrent changes to one
+    board queue instead of colliding.
+    """
+    row = repository.get(conn, caller.account_id, dashboard_id, for_update=action != "read")
+    if row is None:
+        raise NotFound("Dashboard not found.")
+    authorized = with_allowed_actions(conn, caller, row)
+    if action not in authorized.allowed:
+        if row.is_report and action != "read":
+            raise Forbidden("Reports are read-only.")
+        raise Forbidden(f"You may not {action} this dashboard.")
+    return authorized
+
+
+def check_version(row: DashboardRecord, expected_version: int | None) -> None:
+    if expected_version is not None and row.version != expected_version:
+        raise PreconditionFailed(
+            f"The dashboard was changed by someone else (now at version {row.version}); "
+            "reload it and try again."
+        )
+
+
+def check_tag_free(
+    conn: sa.Connection, account_id: str, tag: str, except_id: str | None = None
+) -> None:
+    if repository.tag_taken(conn, account_id, tag, except_id):
+        raise repository.TagTaken(tag)
+
+
+def free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
+    if wanted is not None:
+        check_tag_free(conn, account_id, wanted)
+        return wanted
+    while True:
+        tag = new_tag()
+        if not repository.tag_taken(conn, account_id, tag):
+            return tag
+
+
+def check_creator(caller: Caller) -> None:
+    if caller.role not in access.CREATOR_ROLES:
+        raise Forbidden(f"A {caller.role} may not create dashboards.")
+
+
+def check_can_create(conn: sa.Connection, caller: Caller) -> None:
+    check_creator(caller)
+    # Locked, so that concurrent creates cannot all pass the cap at once.
+    locked = accounts_repository.lock_plan(conn, caller.account_id)
+    assert locked is not None
+    plan, cap = locked
+    if cap is not None and repository.count_owned(conn, caller.account_id) >= cap:
+        raise PaymentRequired(
+            f"The account's plan '{plan}' allows at most {cap} dashboards; "
+            "delete one or upgrade the plan."
+        )
