@@ -16,7 +16,7 @@ class Prepared:
     """A statement compiled once: run through the driver, it skips the compilation and the
     cache-key walk that SQLAlchemy does on every execution (~0.3 ms for a statement with
     the read rule in it, more than SQLite takes to answer it). For the hottest statements
-    of lists (dashboards/listing.py, repository.served_page). Parameters bound in the
+    of lists (dashboards/listing.py, served_repository.served_page). Parameters bound in the
     statement are converted once; those given at execution go to the driver as they are,
     except for `insert`'s rows."""
 

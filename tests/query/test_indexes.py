@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import creating, listing, repository
+from insightboards.dashboards import creating, list_repository, listing, repository
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
 from insightboards.query.fields import QueryContext
@@ -132,7 +132,7 @@ def test_unfiltered_total_reads_the_kept_count_and_two_small_index_ranges(
             assert "INDEX ix_dashboards_inherits (account_id=? AND inherits=?" in plan, plan
     with database.read() as conn:
         # The 300 boards and the account's two built-in reports.
-        assert repository.count_readable(conn, caller.account_id, rule) == 302
+        assert list_repository.count_readable(conn, caller.account_id, rule) == 302
         kept = conn.execute(
             sa.select(dashboard_counts.c.inheriting).where(
                 dashboard_counts.c.account_id == caller.account_id
@@ -159,7 +159,9 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
 
     okr = {"tags.name": "okr"}  # 100 of the 300 boards
     bound = sa.tuple_(dashboards.c.date_created, dashboards.c.id) >= ("2000-01-01", "")
-    walk = repository.page_query(caller.account_id, [*walk_where(okr), bound], newest_first, 0, 10)
+    walk = list_repository.page_query(
+        caller.account_id, [*walk_where(okr), bound], newest_first, 0, 10
+    )
     plan = _sqlite_plan(database, walk)
     # The index in the sort's order, from the newest down to the bound; no sorting.
     assert (
@@ -182,11 +184,11 @@ def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(
     all_okr, all_sparse = expected(okr), expected(sparse)
     assert (len(all_okr), len(all_sparse)) == (100, 15)
     with database.read() as conn:
-        boards, _ = repository.account_counts(conn, caller.account_id)
+        boards, _ = list_repository.account_counts(conn, caller.account_id)
         assert boards == 302  # and the two built-in reports
 
         def walked(document: dict[str, Any], skip: int, take: int) -> list[str] | None:
-            return repository.walk_page_ids(
+            return list_repository.walk_page_ids(
                 conn, caller.account_id, walk_where(document), newest_first, skip, take, boards
             )
 

@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from insightboards.errors import BadRequest
-from insightboards.query import regex, regex_translate
+from insightboards.query import code_points, regex
 from insightboards.sqlite_functions import regexp as sqlite_regexp
 from tests.query.regex_grammar import patterns
 
@@ -35,7 +35,7 @@ def _code_points(start: int, stop: int) -> str:
 
 
 def test_case_variants_are_re2s_for_every_code_point() -> None:
-    orbits = regex_translate.case_orbits()
+    orbits = code_points.case_orbits()
     # Every code point Python knows a case mapping of, or as one, anywhere in Unicode.
     cased = {chr(p) for p in orbits}
     for char in _code_points(0, sys.maxunicode + 1):
@@ -58,7 +58,7 @@ def test_case_variants_are_re2s_for_every_code_point() -> None:
 _UNIVERSE = "".join(
     sorted(
         set(_code_points(0, 0x100))
-        | {chr(p) for p in regex_translate.case_orbits()}
+        | {chr(p) for p in code_points.case_orbits()}
         | {chr(p) for p in (0x2028, 0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF)}
     )
 )

@@ -19,7 +19,7 @@ from insightboards.access import (
     caller_predicate,
     caller_read_count,
 )
-from insightboards.dashboards import repository
+from insightboards.dashboards import list_repository, served_repository
 from insightboards.database import Database, upgrade_schema
 from insightboards.tables import accounts, dashboard_grants, dashboards, team_members, teams, users
 
@@ -178,8 +178,8 @@ def test_sql_predicate_agrees_with_python(
             query = sa.select(dashboards.c.id).where(caller_predicate(who, action))
             if conn.execute(query).first() is not None:
                 from_sql |= bit
-        readers = repository.readers_count(conn, ACCOUNT, board)
-        readable_count = repository.count_readable(conn, ACCOUNT, caller_read_count(who))
+        readers = served_repository.readers_count(conn, ACCOUNT, board)
+        readable_count = list_repository.count_readable(conn, ACCOUNT, caller_read_count(who))
     assert from_sql == expected & ALL_BITS
     # The unfiltered list's total counts by another route (access.ReadCount): same rule, for
     # the masks the API writes (its index ranges list them).

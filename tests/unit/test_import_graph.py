@@ -29,6 +29,8 @@ LAYERS: dict[str, int] = {
     # Repositories: all SQL that reads and writes the domain's tables
     "insightboards.accounts.repository": 3,
     "insightboards.dashboards.repository": 3,
+    "insightboards.dashboards.served_repository": 3,
+    "insightboards.dashboards.list_repository": 3,
     # Domain shapes and rules, and the query language, which builds SQL but runs none
     "insightboards.access": 2,
     "insightboards.query": 2,
@@ -36,6 +38,7 @@ LAYERS: dict[str, int] = {
     "insightboards.dashboards.input_rows": 2,
     "insightboards.dashboards.records": 2,
     "insightboards.dashboards.schemas": 2,
+    "insightboards.dashboards.responses": 2,
     "insightboards.dashboards.limits": 2,
     # The database: engines, transactions, the schema, statements run through the driver
     "insightboards.database": 1,

@@ -11,6 +11,12 @@ from insightboards.api.json_body import StrictJsonRoute
 from insightboards.api.problems import PROBLEM_JSON
 from insightboards.dashboards import creating, listing, service
 from insightboards.dashboards.documents import Served
+from insightboards.dashboards.responses import (
+    DashboardList,
+    DashboardPublic,
+    ReportSummary,
+    TagUsageList,
+)
 from insightboards.dashboards.schemas import (
     MAX_SKIP,
     MAX_TAKE,
@@ -18,15 +24,11 @@ from insightboards.dashboards.schemas import (
     CloneRequest,
     DashboardCreate,
     DashboardItemIn,
-    DashboardList,
-    DashboardPublic,
     DashboardUpdate,
     FieldsText,
     FilterText,
     ListQuery,
-    ReportSummary,
     SortText,
-    TagUsageList,
 )
 from insightboards.errors import NotFound
 from insightboards.ids import is_valid_id

@@ -1,6 +1,6 @@
 """Lists of boards: a filter, sort and page turned into a few statements.
 
-The page's ids come from an index (or a walk of one, repository.list_page), the total from
+The page's ids come from an index (or a walk of one, list_repository.list_page), the total from
 the cheapest exact count (see _count_by_labels), the boards from their stored
 documents (dashboards.served).
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from insightboards import access
 from insightboards.access import Caller
-from insightboards.dashboards import repository, served
+from insightboards.dashboards import list_repository, served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits
 from insightboards.dashboards.schemas import ListQuery
 from insightboards.database import Database, QueryTimeout, RegexRefused
@@ -93,26 +93,26 @@ class _Filter:
     # The filter and the read rule.
     where: list[sa.ColumnElement[bool]]
     # The same boards, tested board by board (SQLite, a sort an index holds; see
-    # repository.Walk); None when the walk cannot help.
+    # list_repository.Walk); None when the walk cannot help.
     walk_where: list[sa.ColumnElement[bool]] | None
     # For a filter that only asks for one kind of label: how many boards have one, and how
     # many of those the caller may not read (see _count_by_labels).
     label_count: Prepared | None
     # The page statements of each sort asked for (pages): `where`'s, and the walk's.
-    _pages: dict[str | None, tuple[repository.PageQuery, repository.PageQuery | None]] = (
+    _pages: dict[str | None, tuple[list_repository.PageQuery, list_repository.PageQuery | None]] = (
         dataclasses.field(default_factory=dict, compare=False)
     )
 
     def pages(
         self, sort: str | None, order: list[sa.ColumnElement[Any]]
-    ) -> tuple[repository.PageQuery, repository.PageQuery | None]:
+    ) -> tuple[list_repository.PageQuery, list_repository.PageQuery | None]:
         """The page statements for `sort` (whose ORDER BY terms are `order`)."""
         found = self._pages.get(sort)
         if found is None:
             walk = self.walk_where
             found = self._pages[sort] = (
-                repository.PageQuery(self.where, order),
-                None if walk is None else repository.PageQuery(walk, order),
+                list_repository.PageQuery(self.where, order),
+                None if walk is None else list_repository.PageQuery(walk, order),
             )
         return found
 
@@ -143,7 +143,7 @@ def _compiled(
         label_count=None
         if labelled is None
         else Prepared(
-            repository.label_count_query(
+            list_repository.label_count_query(
                 account_id, labelled, per_board, access.caller_read_count(caller)
             ),
             dialect,
@@ -239,8 +239,8 @@ class _Plan:
     """A list query, parsed and compiled for its caller."""
 
     compiled: _Filter
-    page: repository.PageQuery
-    walk_page: repository.PageQuery | None
+    page: list_repository.PageQuery
+    walk_page: list_repository.PageQuery | None
     skip: int
     take: int
     projection: projection_module.Projection | None
@@ -276,13 +276,15 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
     board_count = 0
     total: int | None
     if not compiled.filtered:
-        total = repository.count_readable(conn, caller.account_id, access.caller_read_count(caller))
+        total = list_repository.count_readable(
+            conn, caller.account_id, access.caller_read_count(caller)
+        )
     else:
-        board_count, inheriting = repository.account_counts(conn, caller.account_id)
+        board_count, inheriting = list_repository.account_counts(conn, caller.account_id)
         total = _count_by_labels(conn, caller, compiled, board_count - inheriting)
         if total is None:
             count = functools.partial(
-                repository.count_matching, account_id=caller.account_id, where=compiled.where
+                list_repository.count_matching, account_id=caller.account_id, where=compiled.where
             )
             # This count visits every match; in a large account it runs beside the page, on
             # another core.
@@ -292,13 +294,13 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
     page_ids: list[str] = []
     if total is None or plan.skip < total:
         walk = plan.walk_page
-        page_ids = repository.list_page(
+        page_ids = list_repository.list_page(
             conn,
             caller.account_id,
             plan.page,
             skip=plan.skip,
             take=plan.take,
-            walk=None if walk is None else repository.Walk(walk, board_count, total),
+            walk=None if walk is None else list_repository.Walk(walk, board_count, total),
         )
     page = served.page(conn, caller, page_ids, plan.projection)
     if counting is not None:

@@ -1,12 +1,13 @@
-"""Request and response shapes of the Dashboards API, named for their role.
+"""Request shapes of the Dashboards API, and the value types both they and the responses
+(responses.py) are made of.
 
 Field names are the API's own (camelCase). Inputs ignore unknown keys and accept the
 vendor's odd forms (settings as one string, `isActive` as `{"IsActive": bool}`, a grant as a
-bare list of actions). Outputs mirror the vendor's sample response key for key.
+bare list of actions).
 """
 
 import re
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -15,11 +16,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    create_model,
     model_validator,
 )
 
-from insightboards.access import ACTIONS, Action
+from insightboards.access import Action
 from insightboards.clock import normalize_timestamp
 from insightboards.query.fields import SORT_PATTERN
 from insightboards.query.projection import FIELDS_PATTERN, MAX_FIELDS_LENGTH
@@ -189,16 +189,6 @@ Labels = Annotated[
 ]
 
 
-class Label(ApiModel):
-    id: str
-    name: str
-    title: str | None
-    isActive: bool
-    createdBy: str | None
-    dateCreated: str | None
-    items: list["Label"]
-
-
 # --- access ---------------------------------------------------------------------------------
 
 
@@ -213,18 +203,9 @@ class GrantIn(ApiModel):
 GrantInput = Annotated[GrantIn, BeforeValidator(_grant_from_list)]
 
 
-class Grant(ApiModel):
-    general: list[Action] = Field(examples=[list(ACTIONS)])
-
-
 class OwnerPermissionsIn(ApiModel):
     grant: GrantInput | None = None
     deny: GrantInput | None = None
-
-
-class OwnerPermissions(ApiModel):
-    grant: Grant
-    deny: Grant
 
 
 class PermissionIn(ApiModel):
@@ -233,22 +214,10 @@ class PermissionIn(ApiModel):
     grant: GrantInput
 
 
-class Permission(ApiModel):
-    principalKind: Literal["user", "team", "role", "account"]
-    principalId: str
-    grant: Grant
-
-
 class AccessIn(ApiModel):
     inherits: bool = True
     ownerPermissions: OwnerPermissionsIn | None = None
     permissions: Annotated[list[PermissionIn], Field(max_length=MAX_PERMISSIONS)] = []
-
-
-class Access(ApiModel):
-    inherits: bool
-    ownerPermissions: OwnerPermissions
-    permissions: list[Permission]
 
 
 # --- dashboard items --------------------------------------------------------------------------
@@ -327,48 +296,6 @@ class DashboardItemIn(ApiModel):
         return self.header, self.subHeader
 
 
-class InsightItem(ApiModel):
-    id: str
-    dashboardId: str
-    type: str | None
-    row: int
-    col: int
-    sizeX: int
-    sizeY: int
-    insightId: str | None
-    insightName: str | None
-    insightTitle: str | None
-    filters: list[str]
-    settings: list[Setting]
-    insightRequiredEntities: list[RequiredEntity]
-    insightSource: InsightSource | None
-    insightState: InsightState | None
-
-
-class SectionHeaderContent(ApiModel):
-    id: str
-    accountId: str
-    header: str | None
-    subHeader: str | None
-    createdById: str | None
-    modifiedById: str | None
-    dateCreated: str
-    dateUpdated: str
-
-
-class SectionHeaderItem(ApiModel):
-    id: str
-    accountId: str
-    dashboardId: str
-    type: str
-    row: int
-    col: int
-    sizeX: int
-    sizeY: int
-    sectionHeaderId: str
-    sectionHeader: SectionHeaderContent
-
-
 # --- dashboards -------------------------------------------------------------------------------
 
 
@@ -438,53 +365,6 @@ class CloneRequest(ApiModel):
     tag: DashboardTag | None = None
 
 
-class Source(ApiModel):
-    sourceApplication: str | None
-    sourceId: str | None
-
-
-class DashboardPublic(ApiModel):
-    """A dashboard as served: the vendor's keys, plus accountId, dates and version."""
-
-    id: str = Field(json_schema_extra=READ_ONLY)
-    accountId: str = Field(json_schema_extra=READ_ONLY)
-    name: str
-    tag: str
-    archived: bool
-    isReport: bool = Field(json_schema_extra=READ_ONLY)
-    layout: str | None
-    createdById: str = Field(json_schema_extra=READ_ONLY)
-    dateCreated: str = Field(json_schema_extra=READ_ONLY)
-    dateUpdated: str = Field(json_schema_extra=READ_ONLY)
-    version: int = Field(json_schema_extra=READ_ONLY)
-    access: Access
-    settings: list[Setting]
-    parameters: list[Parameter]
-    tags: list[Label]
-    insights: list[InsightItem]
-    sectionHeaders: list[SectionHeaderItem]
-    source: Source | None = Field(json_schema_extra=READ_ONLY)
-    appsCount: int = Field(json_schema_extra=READ_ONLY)
-    notificationsCount: int = Field(json_schema_extra=READ_ONLY)
-    insightsCount: int = Field(json_schema_extra=READ_ONLY)
-    sectionHeadersCount: int = Field(json_schema_extra=READ_ONLY)
-    usersCount: int = Field(json_schema_extra=READ_ONLY)
-    currentUserAllowedActions: list[Action] = Field(json_schema_extra=READ_ONLY)
-    readOnly: bool = Field(json_schema_extra=READ_ONLY)
-
-
-class ReportSummary(ApiModel):
-    id: str
-    name: str
-
-
-class TagUsage(ApiModel):
-    tagName: str
-    tagTitle: str | None
-    dashboardsCount: int
-    dashboardsIds: list[str]
-
-
 # Paging bounds; beyond them a database integer would overflow.
 MAX_SKIP = 2**31 - 1
 MAX_TAKE = 1000
@@ -501,52 +381,3 @@ class ListQuery(ApiModel):
     skip: Skip | None = None
     take: Take | None = None
     limit: Take | None = None
-
-
-def _partial(
-    model: type[BaseModel], cache: dict[type[BaseModel], type[BaseModel]]
-) -> type[BaseModel]:
-    """A copy of `model` whose fields, and those of nested models, may each be left out."""
-    if model in cache:
-        return cache[model]
-    # A recursive model (labels nest labels) is projected as plain objects below its top.
-    cache[model] = dict[str, Any]  # type: ignore[assignment]
-    fields: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        annotation = _partial_annotation(info.annotation, cache) | None
-        fields[name] = (annotation, Field(default=None, json_schema_extra=info.json_schema_extra))
-    partial = create_model(f"{model.__name__}Projected", __base__=ApiModel, **fields)
-    cache[model] = partial
-    return partial
-
-
-def _partial_annotation(annotation: Any, cache: dict[type[BaseModel], type[BaseModel]]) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _partial(annotation, cache)
-    args = get_args(annotation)
-    origin = get_origin(annotation)
-    if origin is list and args:
-        return list[_partial_annotation(args[0], cache)]  # type: ignore[misc]
-    if args and type(None) in args:
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1:
-            return _partial_annotation(inner[0], cache)
-    return annotation
-
-
-# A dashboard in a list, where `fields` may have left any field out.
-DashboardProjected = _partial(DashboardPublic, {})
-
-
-# A usage as `fields` may have trimmed it (`tagName` is always kept).
-TagUsageProjected = _partial(TagUsage, {})
-
-
-class TagUsageList(ApiModel):
-    items: list[TagUsageProjected]  # type: ignore[valid-type]
-
-
-class DashboardList(ApiModel):
-    items: list[DashboardProjected]  # type: ignore[valid-type]
-    count: int
-    totalCount: int

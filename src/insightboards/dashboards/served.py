@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from insightboards import access
 from insightboards.access import Caller
-from insightboards.dashboards import documents, repository
+from insightboards.dashboards import documents, repository, served_repository
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.records import DashboardRecord, GrantRecord, ServedRecord
 from insightboards.database import Database
@@ -69,14 +69,14 @@ def after_change(
 ) -> Served:
     """The board as the change left it, as the caller is now served it."""
     row, grants, stored = changed
-    readers = repository.readers_count(conn, caller.account_id, row.id)
+    readers = served_repository.readers_count(conn, caller.account_id, row.id)
     bits = documents.allowed_actions(caller, row, grants)
     return Served(row.id, row.version, documents.splice(stored, readers, bits))
 
 
 def one_board(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found: str) -> Served:
     """A board the caller asked for by id or tag, if they may read it."""
-    grants = {row.id: repository.grants_of(conn, caller.account_id, row.id)}
+    grants = {row.id: served_repository.grants_of(conn, caller.account_id, row.id)}
     bits = documents.allowed_actions(caller, row, grants[row.id])
     if not bits & access.READ:
         if not_found:  # what the caller may not read is not confirmed to exist
@@ -96,7 +96,7 @@ async def get_on_loop(
     request's caller is cached at the current auth counter (`caller_at(counter)`), the board
     has a stored document and the caller may read it. None leaves the answer, whatever it
     is, to `get`."""
-    found = await repository.served_on_loop(reads, account_id, dashboard_id)
+    found = await served_repository.served_on_loop(reads, account_id, dashboard_id)
     if found is None:
         return None
     row, counter, grants = found
@@ -132,7 +132,7 @@ def page(
     projection: projection_module.Projection | None,
 ) -> list[bytes]:
     """The boards `page_ids` as the caller is served them (JSON, each projected if asked)."""
-    boards = repository.served_page(conn, caller.account_id, page_ids)
+    boards = served_repository.served_page(conn, caller.account_id, page_ids)
     rows = [row for row, _ in boards]
     grants = {row.id: row_grants for row, row_grants in boards}
     page = []

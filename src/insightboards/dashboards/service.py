@@ -13,7 +13,15 @@ import sqlalchemy as sa
 from insightboards import access
 from insightboards.access import Action, Caller
 from insightboards.clock import now_iso
-from insightboards.dashboards import checks, documents, input_rows, repository, served
+from insightboards.dashboards import (
+    checks,
+    documents,
+    input_rows,
+    list_repository,
+    repository,
+    served,
+    served_repository,
+)
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, labels_in
 from insightboards.dashboards.records import DashboardRecord, GrantRecord
@@ -56,12 +64,12 @@ def _write_changed(
 def boards_held(db: Database) -> int:
     """How many boards the database holds, in every account (for its maintenance)."""
     with db.read() as conn:
-        return repository.boards_held(conn)
+        return list_repository.boards_held(conn)
 
 
 def get(db: Database, caller: Caller, dashboard_id: str) -> Served:
     with db.read() as conn:
-        row = repository.served_row(conn, caller.account_id, dashboard_id)
+        row = served_repository.served_row(conn, caller.account_id, dashboard_id)
         if row is None:
             raise NotFound("Dashboard not found.")
         return served.one_board(conn, caller, row, not_found="")
@@ -71,7 +79,7 @@ def get_by_tag(db: Database, caller: Caller, tag: str) -> Served:
     not_found = f"No dashboard with tag '{tag}'."
     with db.read() as conn:
         tagged = repository.get_by_tag(conn, caller.account_id, tag)
-        row = repository.served_row(conn, caller.account_id, tagged.id) if tagged else None
+        row = served_repository.served_row(conn, caller.account_id, tagged.id) if tagged else None
         if row is None:
             raise NotFound(not_found)
         return served.one_board(conn, caller, row, not_found=not_found)

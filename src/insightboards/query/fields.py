@@ -36,7 +36,7 @@ class QueryContext:
     dialect: str
     # False: a condition on labels, items or grants is tested board by board, so that the
     # database can walk an index in the sort's order and stop after a page (SQLite only,
-    # whose planner cannot weigh a LIMIT; see repository.list_page).
+    # whose planner cannot weigh a LIMIT; see list_repository.list_page).
     child_rows_drive: bool = True
     # True: a condition on one label (item, grant) stays a condition on that element's row,
     # instead of "the board has such an element" (filter.label_rows_condition).

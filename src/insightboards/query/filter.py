@@ -110,7 +110,7 @@ def starts_from_child_table(document: dict[str, Any]) -> bool:
     """Whether the filter requires a matching label, item or grant of every board it matches.
 
     Such a filter can find its boards from the child table's index, visiting every match, or
-    walk the sort's index testing each board: repository.list_page chooses.
+    walk the sort's index testing each board: list_repository.list_page chooses.
     """
     for key, value in document.items():
         if key == "$and" and isinstance(value, list):

@@ -3,7 +3,7 @@
 An unfiltered list's total was a count over every board of the account (linear in the
 account's size); most boards inherit the account's defaults, which let everyone read, so
 their number, kept here, answers most of that count at once (access.ReadCount). The number
-of boards sizes the walk of a sort index (repository.walk_page_ids).
+of boards sizes the walk of a sort index (list_repository.walk_page_ids).
 
 Revision ID: 0005
 Revises: 0004
