@@ -86,7 +86,7 @@ auth_changes = sa.Table(
     sa.Column("counter", sa.BigInteger, nullable=False),
 )
 
-# The columns the read rule (access.py) looks at, besides id.
+# The columns the read rule (access/sql.py) looks at, besides id.
 READ_RULE_COLUMNS = ("inherits", "owner_grant", "owner_deny", "created_by_id")
 
 dashboards = sa.Table(
@@ -106,7 +106,7 @@ dashboards = sa.Table(
     sa.Column("source_application", sa.String(64), nullable=True),
     sa.Column("source_id", sa.String(64), nullable=True),
     sa.Column("inherits", sa.Boolean, nullable=False),
-    # Action bit masks (see access.py).
+    # Action bit masks (see access/rules.py).
     sa.Column("owner_grant", sa.Integer, nullable=False),
     sa.Column("owner_deny", sa.Integer, nullable=False),
     sa.Column("settings", sa.JSON, nullable=False),

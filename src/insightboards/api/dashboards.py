@@ -32,6 +32,8 @@ from insightboards.dashboards.schemas import (
 )
 from insightboards.errors import NotFound
 from insightboards.ids import is_valid_id
+from insightboards.query import list_query
+from insightboards.query.fields import QueryContext
 
 _problem: dict[str, Any] = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -127,7 +129,12 @@ async def list_dashboards(
     def page_of_boards() -> bytes:
         if overridden is not None:
             # What the query string overrides is not used, and must be valid all the same.
-            listing.check_query(database, caller, overridden)
+            list_query.check_list_query(
+                overridden.filter,
+                overridden.sort,
+                overridden.fields,
+                QueryContext(caller, database.dialect),
+            )
         # Serialized by the service, as _board's are.
         return listing.list_page(database, caller, query, limits)
 

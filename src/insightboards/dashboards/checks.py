@@ -10,10 +10,11 @@ import sqlalchemy as sa
 
 from insightboards import access
 from insightboards.access import Action, Caller
+from insightboards.access import boards as access_boards
 from insightboards.accounts import repository as accounts_repository
 from insightboards.dashboards import documents, repository
 from insightboards.dashboards.records import DashboardRecord, GrantRecord
-from insightboards.errors import Forbidden, NotFound, PaymentRequired, PreconditionFailed
+from insightboards.errors import NotFound, PaymentRequired, PreconditionFailed
 
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -54,10 +55,7 @@ def load_authorized(
     if row is None:
         raise NotFound("Dashboard not found.")
     authorized = with_allowed_actions(conn, caller, row)
-    if action not in authorized.allowed:
-        if row.is_report and action != "read":
-            raise Forbidden("Reports are read-only.")
-        raise Forbidden(f"You may not {action} this dashboard.")
+    access_boards.check_allowed(action, authorized.allowed, row.is_report)
     return authorized
 
 
@@ -86,13 +84,8 @@ def free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
             return tag
 
 
-def check_creator(caller: Caller) -> None:
-    if caller.role not in access.CREATOR_ROLES:
-        raise Forbidden(f"A {caller.role} may not create dashboards.")
-
-
 def check_can_create(conn: sa.Connection, caller: Caller) -> None:
-    check_creator(caller)
+    access_boards.check_creator(caller)
     # Locked, so that concurrent creates cannot all pass the cap at once.
     locked = accounts_repository.lock_plan(conn, caller.account_id)
     assert locked is not None

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from insightboards.access import Caller
+from insightboards.access import boards as access_boards
 from insightboards.clock import now_iso
 from insightboards.dashboards import checks, documents, input_rows, repository, served
 from insightboards.dashboards.documents import Served
@@ -86,7 +87,7 @@ def plan_create(
     limits.check_counts(
         items=len(body.insights) + len(body.sectionHeaders), labels=labels_in(body.tags)
     )
-    checks.check_creator(caller)
+    access_boards.check_creator(caller)
     now = now_iso()
     access_columns, grants = input_rows.access_columns(body.access)
     items = input_rows.layout_rows(
@@ -204,16 +205,9 @@ def clone(
 def _access_of_clone(
     original: DashboardRecord, grants: Sequence[GrantRecord]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The access columns and grants of a clone of `original`.
-
-    The clone is shown to those its source is shown to: a member who may read a private
-    board must not make its content readable by the whole account. It keeps `inherits` and
-    the grants; the cloner owns it with the default owner permissions, as any board they
-    create (the source's concerned its owner, and a copy's owner could post its content
-    anew). A report, which everyone reads, gives a board with the defaults.
-    """
+    """The access columns and grants of a clone of `original` (access.boards says which)."""
     access_columns, _ = input_rows.access_columns(None)
-    if original.is_report:
+    if not access_boards.clone_keeps_access(original.is_report):
         return access_columns, []
     access_columns["inherits"] = original.inherits
     return access_columns, [input_rows.copied(grant) for grant in grants]

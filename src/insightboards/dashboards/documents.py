@@ -44,7 +44,7 @@ def policy(row: DashboardRecord | ServedRecord, grants: Sequence[GrantRecord]) -
 def allowed_actions(
     caller: Caller, row: DashboardRecord | ServedRecord, grants: Sequence[GrantRecord]
 ) -> int:
-    """What `caller` may do with the board, as action bits (access.py)."""
+    """What `caller` may do with the board, as action bits (access/rules.py)."""
     return access.allowed_bits(caller, policy(row, grants))
 
 

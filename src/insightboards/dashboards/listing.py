@@ -8,7 +8,6 @@ documents (dashboards.served).
 import dataclasses
 import functools
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -25,14 +24,9 @@ from insightboards.dashboards.schemas import ListQuery
 from insightboards.database import Database, QueryTimeout, RegexRefused
 from insightboards.errors import BadRequest
 from insightboards.prepared import Prepared
+from insightboards.query import list_query
 from insightboards.query import projection as projection_module
-from insightboards.query import relaxed_json
-from insightboards.query.fields import INDEXED_SORT_KEYS, SORT_PATTERN, SORTABLE, QueryContext
-from insightboards.query.filter import (
-    compile_filter,
-    label_rows_condition,
-    starts_from_child_table,
-)
+from insightboards.query.fields import QueryContext
 
 DEFAULT_TAKE = 100
 # From this many boards in the account, a filtered list counts its matches beside the page
@@ -44,44 +38,6 @@ COUNT_ASIDE_FROM = 20_000
 # do not inherit the account's defaults, each tested, are at most this many per labelled
 # board; otherwise each match is tested (_count_by_labels).
 UNINHERITED_PER_LABELLED = 1.0
-
-
-def order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[Any]]:
-    """`-dateCreated,name` as ORDER BY terms; the grammar is SORT_PATTERN (in the OpenAPI)."""
-    if not sort:
-        return []
-    order: list[sa.ColumnElement[Any]] = []
-    for part in sort.split(","):
-        key = part.strip(" ")
-        name = key[1:] if key[:1] in ("+", "-") else key
-        spec = SORTABLE.get(name)
-        if spec is None:
-            raise BadRequest(f"Cannot sort by '{name}'; sortable: {', '.join(sorted(SORTABLE))}.")
-        expression = spec.expression(context)
-        order.append(expression.desc() if key.startswith("-") else expression.asc())
-    if not re.fullmatch(SORT_PATTERN, sort):
-        raise BadRequest("sort: expected field names separated by commas, each with + or -")
-    return order
-
-
-def _parse_filter(raw: dict[str, Any] | str | None) -> dict[str, Any] | None:
-    if raw is None or raw == "":
-        return None
-    document = relaxed_json.parse(raw) if isinstance(raw, str) else raw
-    if not isinstance(document, dict):
-        raise BadRequest("filter: must be an object")
-    return document
-
-
-def check_query(db: Database, caller: Caller, query: ListQuery) -> None:
-    """BadRequest unless the filter, sort and fields of `query` are valid."""
-    context = QueryContext(caller, db.dialect)
-    document = _parse_filter(query.filter)
-    if document:
-        compile_filter(document, context)
-    order_by(query.sort, context)
-    if query.fields:
-        projection_module.parse_fields(query.fields)
 
 
 @dataclass(frozen=True)
@@ -124,30 +80,28 @@ def _compiled(
     filter_text: str | None, caller: Caller, dialect: sa.Dialect, walkable_sort: bool
 ) -> _Filter:
     read_rule = access.caller_predicate(caller, "read")
-    document = _parse_filter(filter_text)
+    document = list_query.parse_filter(filter_text)
     if not document:
         return _Filter(filtered=False, where=[read_rule], walk_where=None, label_count=None)
-    context = QueryContext(caller, dialect.name)
-    walking = dataclasses.replace(context, child_rows_drive=False)
-    per_board = compile_filter(document, walking)
-    walk = dialect.name == "sqlite" and walkable_sort and starts_from_child_table(document)
-    labelled = label_rows_condition(document, context)
-    account_id = caller.account_id
+    compiled = list_query.compile_list_filter(document, QueryContext(caller, dialect.name))
+    walk = dialect.name == "sqlite" and walkable_sort and compiled.starts_from_child_table
+    label_count = None
+    if compiled.label_rows is not None:
+        query = list_repository.label_count_query(
+            caller.account_id,
+            compiled.label_rows,
+            compiled.per_board,
+            access.caller_read_count(caller),
+        )
+        label_count = Prepared(query, dialect)
     return _Filter(
         filtered=True,
         # The filter first: SQLite tests the terms in their order, and the read rule lets
         # most boards through where the filter stops most (a $regex count at 10k boards:
         # 1.8 -> 0.9 ms).
-        where=[compile_filter(document, context), read_rule],
-        walk_where=[per_board, read_rule] if walk else None,
-        label_count=None
-        if labelled is None
-        else Prepared(
-            list_repository.label_count_query(
-                account_id, labelled, per_board, access.caller_read_count(caller)
-            ),
-            dialect,
-        ),
+        where=[compiled.condition, read_rule],
+        walk_where=[compiled.per_board, read_rule] if walk else None,
+        label_count=label_count,
     )
 
 
@@ -249,13 +203,13 @@ class _Plan:
 def _plan(db: Database, caller: Caller, query: ListQuery) -> _Plan:
     """BadRequest for a filter, sort or fields that is not valid."""
     context = QueryContext(caller, db.dialect)
-    document = _parse_filter(query.filter)
+    document = list_query.parse_filter(query.filter)
     # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
     text = None
     if document:
         text = query.filter if isinstance(query.filter, str) else json.dumps(document)
-    compiled = _compiled(text, caller, db.engine.dialect, _sorted_by_index(query.sort))
-    page, walk_page = compiled.pages(query.sort or None, order_by(query.sort, context))
+    compiled = _compiled(text, caller, db.engine.dialect, list_query.sorted_by_index(query.sort))
+    page, walk_page = compiled.pages(query.sort or None, list_query.order_by(query.sort, context))
     return _Plan(
         compiled=compiled,
         page=page,
@@ -324,9 +278,3 @@ def _count_by_labels(
     )
     labelled, unread = counts[0], counts[1]
     return None if unread is None else int(labelled - unread)
-
-
-def _sorted_by_index(sort: str | None) -> bool:
-    """No sort (id order) or one key with an index of its own."""
-    keys = [key.strip(" ").lstrip("+-") for key in (sort or "id").split(",")]
-    return len(keys) == 1 and keys[0] in INDEXED_SORT_KEYS

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from insightboards import access
 from insightboards.access import Caller
+from insightboards.access import boards as access_boards
 from insightboards.dashboards import documents, repository, served_repository
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.records import DashboardRecord, GrantRecord, ServedRecord
 from insightboards.database import Database
-from insightboards.errors import Forbidden, NotFound
 from insightboards.loop_reads import LoopReads
 from insightboards.query import projection as projection_module
 
@@ -78,10 +78,7 @@ def one_board(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found:
     """A board the caller asked for by id or tag, if they may read it."""
     grants = {row.id: served_repository.grants_of(conn, caller.account_id, row.id)}
     bits = documents.allowed_actions(caller, row, grants[row.id])
-    if not bits & access.READ:
-        if not_found:  # what the caller may not read is not confirmed to exist
-            raise NotFound(not_found)
-        raise Forbidden("You may not read this dashboard.")
+    access_boards.check_readable(bits, access.READ, not_found)
     stored = stored_documents(conn, caller.account_id, [row], grants)[0]
     return Served(row.id, row.version, documents.splice(stored, row.readers, bits))
 

@@ -9,39 +9,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from insightboards.access import READ, allowed_predicate
+from insightboards import access
 from insightboards.dashboards.records import GrantRecord, ServedRecord
 from insightboards.loop_reads import LoopReads
 from insightboards.prepared import prepare
-from insightboards.tables import auth_changes, dashboard_grants, dashboards, users
+from insightboards.tables import auth_changes, dashboard_grants, dashboards
 
-
-def _readers_expression() -> sa.ColumnElement[int]:
-    """How many distinct users of the board's account may read the board (a row of
-    `dashboards`). Built once: the expression does not depend on the caller."""
-    readers = users.alias("readers")
-    may_read = allowed_predicate(
-        "read", account_id=readers.c.account_id, user_id=readers.c.id, role=readers.c.role
-    )
-    count = (
-        sa.select(sa.func.count())
-        .select_from(readers)
-        .where(readers.c.account_id == dashboards.c.account_id, may_read)
-        .scalar_subquery()
-    )
-    everyone = (
-        sa.select(sa.func.count())
-        .select_from(users)
-        .where(users.c.account_id == dashboards.c.account_id)
-        .scalar_subquery()
-    )
-    # The common case needs no per-user test: on a board that inherits the account's
-    # defaults, and whose owner is not denied reading, every user of the account reads.
-    everyone_reads = sa.and_(dashboards.c.inherits, dashboards.c.owner_deny.op("&")(READ) == 0)
-    return sa.case((everyone_reads, everyone), else_=count)
-
-
-_READERS = sa.select(_readers_expression()).where(
+_READERS = sa.select(access.readers_count()).where(
     dashboards.c.account_id == sa.bindparam("account_id"),
     dashboards.c.id == sa.bindparam("id"),
 )
@@ -57,7 +31,7 @@ def readers_count(conn: sa.Connection, account_id: str, dashboard_id: str) -> in
 # Boards as served (records.ServedRecord): one board's, and a page's (served_page).
 _SERVED_COLUMNS = (
     *(dashboards.c[name] for name in ServedRecord._fields[:-1]),
-    _readers_expression().label("readers"),
+    access.readers_count().label("readers"),
 )
 
 

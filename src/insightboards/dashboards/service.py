@@ -2,7 +2,7 @@
 usages (creating.py makes new boards; checks.py holds what both check first).
 
 Each public function is one transaction. Reads check `read`; changes check the action they
-need (see access.py); another account's dashboard is indistinguishable from a missing one.
+need (see access/); another account's dashboard is indistinguishable from a missing one.
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from insightboards import access
-from insightboards.access import Action, Caller
+from insightboards.access import Caller
+from insightboards.access import boards as access_boards
 from insightboards.clock import now_iso
 from insightboards.dashboards import (
     checks,
@@ -27,7 +28,7 @@ from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, labels_in
 from insightboards.dashboards.records import DashboardRecord, GrantRecord
 from insightboards.dashboards.schemas import DashboardItemIn, DashboardUpdate
 from insightboards.database import Database
-from insightboards.errors import Forbidden, NotFound
+from insightboards.errors import NotFound
 from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
 
@@ -116,9 +117,7 @@ def update(
 ) -> Served:
     _check_update_counts(body, limits)
     now = now_iso()
-    # A PUT of `access` alone is a permissions change, which a frozen board's owner (denied
-    # `update`) may still make; anything else needs `update`.
-    needed: Action = "modifyPermissions" if body.model_fields_set == {"access"} else "update"
+    needed = access_boards.needed_for_update(body.model_fields_set)
     with db.write() as conn:
         authorized = checks.load_authorized(conn, caller, dashboard_id, needed)
         row = authorized.row
@@ -127,8 +126,7 @@ def update(
         if body.access is not None:
             columns, new_grants = input_rows.access_columns(body.access)
             if _access_changes(row, authorized.grants, columns, new_grants):
-                if "modifyPermissions" not in authorized.allowed:
-                    raise Forbidden("You may not modify the permissions of this dashboard.")
+                access_boards.check_may_change_permissions(authorized.allowed)
                 values.update(columns)
                 repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
         if body.tags is not None:

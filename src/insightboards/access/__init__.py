@@ -1,0 +1,53 @@
+"""Every access rule: what a caller may do with a board (rules.py, in Python), the same rules
+as SQL (sql.py), and the rules about one board that the services apply before they write
+(boards.py)."""
+
+from insightboards.access.rules import (
+    ACTION_BITS,
+    ACTIONS,
+    ALL_BITS,
+    CREATOR_ROLES,
+    PRINCIPAL_KINDS,
+    READ,
+    ROLES,
+    Action,
+    Caller,
+    Grant,
+    Policy,
+    Role,
+    allowed_actions,
+    allowed_bits,
+    from_bits,
+    to_bits,
+)
+from insightboards.access.sql import (
+    ReadCount,
+    allowed_predicate,
+    caller_predicate,
+    caller_read_count,
+    readers_count,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_BITS",
+    "ALL_BITS",
+    "CREATOR_ROLES",
+    "PRINCIPAL_KINDS",
+    "READ",
+    "ROLES",
+    "Action",
+    "Caller",
+    "Grant",
+    "Policy",
+    "ReadCount",
+    "Role",
+    "allowed_actions",
+    "allowed_bits",
+    "allowed_predicate",
+    "caller_predicate",
+    "caller_read_count",
+    "from_bits",
+    "readers_count",
+    "to_bits",
+]
