@@ -11,13 +11,11 @@ from insightboards.errors import BadRequest
 from insightboards.query import regex
 from insightboards.query.fields import QueryContext, known_paths
 from insightboards.query.filter import (
-    MAX_DEPTH,
-    MAX_IN,
-    MAX_NODES,
     compile_filter,
     label_rows_condition,
     starts_from_child_table,
 )
+from insightboards.query.operands import MAX_DEPTH, MAX_IN, MAX_NODES
 from insightboards.query.relaxed_json import parse
 
 CONTEXT = QueryContext(Caller("a" * 24, "b" * 24, "member"), "sqlite")

@@ -25,7 +25,7 @@ from insightboards.access.sql import (
     allowed_predicate,
     caller_predicate,
     caller_read_count,
-    readers_count,
+    readers_expression,
 )
 
 __all__ = [
@@ -48,6 +48,6 @@ __all__ = [
     "caller_predicate",
     "caller_read_count",
     "from_bits",
-    "readers_count",
+    "readers_expression",
     "to_bits",
 ]

@@ -4,7 +4,7 @@ its source's access. What a caller may do with a board is rules.py's."""
 
 from collections.abc import Collection
 
-from insightboards.access.rules import CREATOR_ROLES, Action, Caller
+from insightboards.access.rules import CREATOR_ROLES, READ, Action, Caller
 from insightboards.errors import Forbidden, NotFound
 
 
@@ -20,8 +20,8 @@ def needed_for_update(fields_sent: Collection[str]) -> Action:
 
 
 def check_allowed(action: Action, allowed: Collection[Action], is_report: bool) -> None:
-    """403 unless `action` is among those `allowed` on a board of the caller's account (one
-    of another account, or none, is a 404 first: see check_readable)."""
+    """403 unless `action` is among those `allowed` on a board of the caller's account (a
+    missing board, or one of another account, is a 404 before this is asked)."""
     if action in allowed:
         return
     if is_report and action != "read":
@@ -36,10 +36,10 @@ def check_may_change_permissions(allowed: Collection[Action]) -> None:
         raise Forbidden("You may not modify the permissions of this dashboard.")
 
 
-def check_readable(allowed_bits: int, read: int, not_found: str) -> None:
+def check_readable(allowed_bits: int, not_found: str) -> None:
     """A board the caller may not read: asked for by id or tag (`not_found` says how), it is
     not confirmed to exist (404); otherwise 403."""
-    if allowed_bits & read:
+    if allowed_bits & READ:
         return
     if not_found:
         raise NotFound(not_found)

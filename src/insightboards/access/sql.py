@@ -159,7 +159,7 @@ def caller_predicate(caller: Caller, action: Action = "read") -> sa.ColumnElemen
     return allowed_predicate(action, **_as_parameters(caller))
 
 
-def readers_count() -> sa.ColumnElement[int]:
+def readers_expression() -> sa.ColumnElement[int]:
     """How many distinct users of the board's account may read the board (a row of
     `dashboards`): the document's `usersCount`. The expression does not depend on the
     caller."""

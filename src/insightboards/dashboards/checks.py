@@ -34,7 +34,7 @@ class AuthorizedBoard:
     allowed: list[Action]
 
 
-def with_allowed_actions(
+def _with_allowed_actions(
     conn: sa.Connection, caller: Caller, row: DashboardRecord
 ) -> AuthorizedBoard:
     grants = repository.load_grants(conn, caller.account_id, [row.id])[row.id]
@@ -54,7 +54,7 @@ def load_authorized(
     row = repository.get(conn, caller.account_id, dashboard_id, for_update=action != "read")
     if row is None:
         raise NotFound("Dashboard not found.")
-    authorized = with_allowed_actions(conn, caller, row)
+    authorized = _with_allowed_actions(conn, caller, row)
     access_boards.check_allowed(action, authorized.allowed, row.is_report)
     return authorized
 

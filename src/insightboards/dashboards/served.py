@@ -78,7 +78,7 @@ def one_board(conn: sa.Connection, caller: Caller, row: ServedRecord, not_found:
     """A board the caller asked for by id or tag, if they may read it."""
     grants = {row.id: served_repository.grants_of(conn, caller.account_id, row.id)}
     bits = documents.allowed_actions(caller, row, grants[row.id])
-    access_boards.check_readable(bits, access.READ, not_found)
+    access_boards.check_readable(bits, not_found)
     stored = stored_documents(conn, caller.account_id, [row], grants)[0]
     return Served(row.id, row.version, documents.splice(stored, row.readers, bits))
 

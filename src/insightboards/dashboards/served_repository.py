@@ -15,7 +15,7 @@ from insightboards.loop_reads import LoopReads
 from insightboards.prepared import prepare
 from insightboards.tables import auth_changes, dashboard_grants, dashboards
 
-_READERS = sa.select(access.readers_count()).where(
+_READERS = sa.select(access.readers_expression()).where(
     dashboards.c.account_id == sa.bindparam("account_id"),
     dashboards.c.id == sa.bindparam("id"),
 )
@@ -31,7 +31,7 @@ def readers_count(conn: sa.Connection, account_id: str, dashboard_id: str) -> in
 # Boards as served (records.ServedRecord): one board's, and a page's (served_page).
 _SERVED_COLUMNS = (
     *(dashboards.c[name] for name in ServedRecord._fields[:-1]),
-    access.readers_count().label("readers"),
+    access.readers_expression().label("readers"),
 )
 
 

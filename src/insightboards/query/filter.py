@@ -29,10 +29,7 @@ from insightboards.query.operands import (
     FALSE,
     LOGICAL,
     MAX_ARRAY_SIZE,
-    MAX_DEPTH,
     MAX_ELEM_MATCHES,
-    MAX_IN,
-    MAX_NODES,
     SURROGATE,
     TRUE,
     Budget,
@@ -50,16 +47,6 @@ from insightboards.query.operators import (
     compile_element,
     compile_scalar,
 )
-
-__all__ = [
-    "MAX_DEPTH",
-    "MAX_ELEM_MATCHES",
-    "MAX_IN",
-    "MAX_NODES",
-    "compile_filter",
-    "label_rows_condition",
-    "starts_from_child_table",
-]
 
 
 def compile_filter(document: Any, context: QueryContext) -> Condition:

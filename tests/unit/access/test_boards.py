@@ -35,11 +35,11 @@ def test_a_refused_action_says_what_was_refused() -> None:
 
 
 def test_a_board_the_caller_may_not_read_is_not_confirmed_to_exist() -> None:
-    rules.check_readable(READ, READ, "Dashboard not found.")
+    rules.check_readable(READ, "Dashboard not found.")
     with pytest.raises(NotFound, match="No dashboard with tag 'x'"):
-        rules.check_readable(0, READ, "No dashboard with tag 'x'.")
+        rules.check_readable(0, "No dashboard with tag 'x'.")
     with pytest.raises(Forbidden):  # when the board was named otherwise
-        rules.check_readable(0, READ, "")
+        rules.check_readable(0, "")
 
 
 def test_a_clone_of_a_report_gets_the_default_access() -> None:
