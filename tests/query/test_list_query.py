@@ -34,16 +34,34 @@ def test_only_one_indexed_key_sorts_by_index() -> None:
 
 
 def test_a_label_filter_compiles_in_every_form_a_list_needs() -> None:
-    compiled = list_query.compile_list_filter({"tags.name": "okr"}, CONTEXT)
-    assert compiled.starts_from_child_table and compiled.label_rows is not None
+    query = list_query.compile_list_query("{tags.name: 'okr'}", "-name", "name,tag", CONTEXT)
+    compiled = query.filter
+    assert compiled is not None
+    assert compiled.requires_child_row and compiled.label_rows is not None
     assert str(compiled.condition) != str(compiled.per_board)  # the latter board by board
-    other = list_query.compile_list_filter({"name": "x"}, CONTEXT)
-    assert not other.starts_from_child_table and other.label_rows is None
+    assert [str(term) for term in query.order] == ["dashboards.name DESC"]
+    assert query.sorted_by_index and query.projection is not None
+    other = list_query.compile_list_query({"name": "x"}, "name,tag", None, CONTEXT)
+    assert other.filter is not None
+    assert not other.filter.requires_child_row and other.filter.label_rows is None
+    assert not other.sorted_by_index and other.projection is None
+    assert list_query.compile_list_query("", None, None, CONTEXT).filter is None
 
 
-def test_check_list_query_refuses_what_the_list_would() -> None:
-    list_query.check_list_query("{name: 'x'}", "name", "name,tag", CONTEXT)
+def test_a_filter_is_compiled_once_per_text_and_caller() -> None:
+    first = list_query.compile_list_query("{name: 'x'}", None, None, CONTEXT).filter
+    again = list_query.compile_list_query("{name: 'x'}", "name", None, CONTEXT).filter
+    assert first is again
+    other_caller = QueryContext(Caller("a" * 24, "c" * 24, "member"), "sqlite")
+    assert (
+        list_query.compile_list_query("{name: 'x'}", None, None, other_caller).filter is not first
+    )
+
+
+def test_compile_list_query_refuses_what_is_not_valid() -> None:
     with pytest.raises(BadRequest, match="unknown field 'colour'"):
-        list_query.check_list_query({"colour": 1}, None, None, CONTEXT)
+        list_query.compile_list_query({"colour": 1}, None, None, CONTEXT)
+    with pytest.raises(BadRequest, match="Cannot sort by 'colour'"):
+        list_query.compile_list_query(None, "colour", None, CONTEXT)
     with pytest.raises(BadRequest):
-        list_query.check_list_query(None, None, "name{", CONTEXT)
+        list_query.compile_list_query(None, None, "name{", CONTEXT)

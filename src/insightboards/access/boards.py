@@ -1,16 +1,27 @@
 """The rules about one board that the dashboard services apply before they write: who may
-create a board, what a change needs, how a refusal is answered, and what a clone keeps of
-its source's access. What a caller may do with a board is rules.py's."""
+create a board and how many the plan allows, what a change needs, how a refusal is
+answered, and what a clone keeps of its source's access. What a caller may do with a board
+is rules.py's."""
 
 from collections.abc import Collection
 
 from insightboards.access.rules import CREATOR_ROLES, READ, Action, Caller
-from insightboards.errors import Forbidden, NotFound
+from insightboards.errors import Forbidden, NotFound, PaymentRequired
 
 
 def check_creator(caller: Caller) -> None:
     if caller.role not in CREATOR_ROLES:
         raise Forbidden(f"A {caller.role} may not create dashboards.")
+
+
+def check_plan_allows_another(plan: str, cap: int | None, owned: int) -> None:
+    """An account whose plan caps its boards (None: no cap) creates no more once it owns
+    `cap` of them; the built-in reports are not counted."""
+    if cap is not None and owned >= cap:
+        raise PaymentRequired(
+            f"The account's plan '{plan}' allows at most {cap} dashboards; "
+            "delete one or upgrade the plan."
+        )
 
 
 def needed_for_update(fields_sent: Collection[str]) -> Action:

@@ -129,7 +129,7 @@ async def list_dashboards(
     def page_of_boards() -> bytes:
         if overridden is not None:
             # What the query string overrides is not used, and must be valid all the same.
-            list_query.check_list_query(
+            list_query.compile_list_query(
                 overridden.filter,
                 overridden.sort,
                 overridden.fields,

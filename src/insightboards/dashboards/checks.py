@@ -1,6 +1,7 @@
 """What the dashboard services check before they change anything: that the caller may do
 what they ask (an unknown board and another account's look alike: 404), that the board is at
-the version they saw, that a tag is free, that the plan allows another board."""
+the version they saw, that a tag is free, that the plan allows another board. The rules
+they apply are access.boards'; what is checked here is read from the database."""
 
 import secrets
 import string
@@ -14,7 +15,7 @@ from insightboards.access import boards as access_boards
 from insightboards.accounts import repository as accounts_repository
 from insightboards.dashboards import documents, repository
 from insightboards.dashboards.records import DashboardRecord, GrantRecord
-from insightboards.errors import NotFound, PaymentRequired, PreconditionFailed
+from insightboards.errors import NotFound, PreconditionFailed
 
 _TAG_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -90,8 +91,5 @@ def check_can_create(conn: sa.Connection, caller: Caller) -> None:
     locked = accounts_repository.lock_plan(conn, caller.account_id)
     assert locked is not None
     plan, cap = locked
-    if cap is not None and repository.count_owned(conn, caller.account_id) >= cap:
-        raise PaymentRequired(
-            f"The account's plan '{plan}' allows at most {cap} dashboards; "
-            "delete one or upgrade the plan."
-        )
+    owned = repository.count_owned(conn, caller.account_id) if cap is not None else 0
+    access_boards.check_plan_allows_another(plan, cap, owned)

@@ -7,7 +7,6 @@ documents (dashboards.served).
 
 import dataclasses
 import functools
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -25,8 +24,8 @@ from insightboards.database import Database, QueryTimeout, RegexRefused
 from insightboards.errors import BadRequest
 from insightboards.prepared import Prepared
 from insightboards.query import list_query
-from insightboards.query import projection as projection_module
 from insightboards.query.fields import QueryContext
+from insightboards.query.projection import Projection
 
 DEFAULT_TAKE = 100
 # From this many boards in the account, a filtered list counts its matches beside the page
@@ -73,18 +72,18 @@ class _Filter:
         return found
 
 
-# Compiling a filter costs ~0.6 ms; a script or a page of the web app asks the same again.
-# SQL expressions are immutable, so one may serve any number of statements.
+# The statements of a compiled filter for its caller; list_query caches the compiled filters.
 @functools.lru_cache(maxsize=1024)
-def _compiled(
-    filter_text: str | None, caller: Caller, dialect: sa.Dialect, walkable_sort: bool
+def _statements(
+    compiled: list_query.CompiledFilter | None,
+    caller: Caller,
+    dialect: sa.Dialect,
+    sorted_by_index: bool,
 ) -> _Filter:
     read_rule = access.caller_predicate(caller, "read")
-    document = list_query.parse_filter(filter_text)
-    if not document:
+    if compiled is None:
         return _Filter(filtered=False, where=[read_rule], walk_where=None, label_count=None)
-    compiled = list_query.compile_list_filter(document, QueryContext(caller, dialect.name))
-    walk = dialect.name == "sqlite" and walkable_sort and compiled.starts_from_child_table
+    walk = dialect.name == "sqlite" and sorted_by_index and compiled.requires_child_row
     label_count = None
     if compiled.label_rows is not None:
         query = list_repository.label_count_query(
@@ -197,26 +196,23 @@ class _Plan:
     walk_page: list_repository.PageQuery | None
     skip: int
     take: int
-    projection: projection_module.Projection | None
+    projection: Projection | None
 
 
 def _plan(db: Database, caller: Caller, query: ListQuery) -> _Plan:
     """BadRequest for a filter, sort or fields that is not valid."""
-    context = QueryContext(caller, db.dialect)
-    document = list_query.parse_filter(query.filter)
-    # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
-    text = None
-    if document:
-        text = query.filter if isinstance(query.filter, str) else json.dumps(document)
-    compiled = _compiled(text, caller, db.engine.dialect, list_query.sorted_by_index(query.sort))
-    page, walk_page = compiled.pages(query.sort or None, list_query.order_by(query.sort, context))
+    compiled = list_query.compile_list_query(
+        query.filter, query.sort, query.fields, QueryContext(caller, db.dialect)
+    )
+    statements = _statements(compiled.filter, caller, db.engine.dialect, compiled.sorted_by_index)
+    page, walk_page = statements.pages(query.sort or None, compiled.order)
     return _Plan(
-        compiled=compiled,
+        compiled=statements,
         page=page,
         walk_page=walk_page,
         skip=query.skip or 0,
         take=query.take if query.take is not None else DEFAULT_TAKE,
-        projection=projection_module.parse_fields(query.fields) if query.fields else None,
+        projection=compiled.projection,
     )
 
 

@@ -13,6 +13,9 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from insightboards import access
 from insightboards.access import ACTION_BITS, Caller
@@ -152,6 +155,24 @@ class _TableScope(ElementScope):
             .correlate_except(table)
             .scalar_subquery()
         )
+
+
+def requires_child_row(condition: sa.ColumnElement[bool]) -> bool:
+    """Whether every board that a compiled filter matches has a matching label, item or
+    grant, read off the condition itself: "the board has such a row" is always the
+    `id IN (...)` that _TableScope.exists writes, and it is required when an AND holds one
+    or every branch of an OR does (a NOT, or anything else, requires none)."""
+    if isinstance(condition, BooleanClauseList):
+        parts = [requires_child_row(part) for part in condition.clauses]
+        if condition.operator is operators.and_:
+            return any(parts)
+        return condition.operator is operators.or_ and all(parts)
+    return (
+        isinstance(condition, BinaryExpression)
+        and condition.operator is operators.in_op
+        and condition.left is d.c.id
+        and isinstance(condition.right, ScalarSelect)
+    )
 
 
 class _RowScope(_TableScope):

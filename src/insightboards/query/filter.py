@@ -89,34 +89,6 @@ def label_rows_condition(document: Any, context: QueryContext) -> Condition | No
     return compile_filter(document, dataclasses.replace(context, element_rows=True))
 
 
-# Operators whose every match must have a matching label, item or grant.
-_POSITIVE = {"$eq", "$in", "$all", "$gt", "$gte", "$lt", "$lte", "$regex", "$options", "$elemMatch"}
-
-
-def starts_from_child_table(document: dict[str, Any]) -> bool:
-    """Whether the filter requires a matching label, item or grant of every board it matches.
-
-    Such a filter can find its boards from the child table's index, visiting every match, or
-    walk the sort's index testing each board: list_repository.list_page chooses.
-    """
-    for key, value in document.items():
-        if key == "$and" and isinstance(value, list):
-            if any(isinstance(part, dict) and starts_from_child_table(part) for part in value):
-                return True
-        elif any(key == name or key.startswith(name + ".") for name in ARRAYS):
-            if isinstance(value, dict) and value and all(k.startswith("$") for k in value):
-                in_values = value.get("$in", [])
-                if (
-                    set(value) <= _POSITIVE
-                    and value.get("$eq", "") is not None
-                    and not (isinstance(in_values, list) and None in in_values)
-                ):
-                    return True
-            elif value is not None and not isinstance(value, (dict, list)):
-                return True
-    return False
-
-
 def _reject_bad_text(document: Any) -> None:
     """No stored text holds NUL or a lone surrogate, and neither can be bound as a parameter
     (PostgreSQL refuses NUL; no driver encodes a surrogate): a 400, early."""

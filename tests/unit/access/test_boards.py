@@ -4,7 +4,7 @@ import pytest
 
 from insightboards.access import READ, Caller, Role
 from insightboards.access import boards as rules
-from insightboards.errors import Forbidden, NotFound
+from insightboards.errors import Forbidden, NotFound, PaymentRequired
 
 
 def caller(role: Role) -> Caller:
@@ -45,3 +45,10 @@ def test_a_board_the_caller_may_not_read_is_not_confirmed_to_exist() -> None:
 def test_a_clone_of_a_report_gets_the_default_access() -> None:
     assert rules.clone_keeps_access(source_is_report=False)
     assert not rules.clone_keeps_access(source_is_report=True)
+
+
+def test_a_plan_caps_the_boards_an_account_owns() -> None:
+    rules.check_plan_allows_another("free", None, owned=10_000)
+    rules.check_plan_allows_another("team", 3, owned=2)
+    with pytest.raises(PaymentRequired, match="plan 'team' allows at most 3 dashboards"):
+        rules.check_plan_allows_another("team", 3, owned=3)
