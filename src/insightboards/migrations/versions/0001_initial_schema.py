@@ -14,6 +14,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _accounts()
+    _dashboards()
+    _dashboard_indexes()
+    _teams_users_and_tokens()
+    _dashboard_grants()
+    _dashboard_items()
+    _dashboard_labels()
+    _team_members()
+
+
+def _accounts() -> None:
     op.create_table(
         "accounts",
         sa.Column("id", sa.String(length=24), nullable=False),
@@ -24,6 +35,9 @@ def upgrade() -> None:
         sa.Column("date_created", sa.String(length=24), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
     )
+
+
+def _dashboards() -> None:
     op.create_table(
         "dashboards",
         sa.Column("account_id", sa.String(length=24), nullable=False),
@@ -50,6 +64,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "id", name=op.f("pk_dashboards")),
         sa.UniqueConstraint("account_id", "tag", name=op.f("uq_dashboards_account_id_tag")),
     )
+
+
+def _dashboard_indexes() -> None:
     with op.batch_alter_table("dashboards", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_dashboards_account_id_archived_is_report"),
@@ -75,6 +92,8 @@ def upgrade() -> None:
             batch_op.f("ix_dashboards_account_id_name"), ["account_id", "name"], unique=False
         )
 
+
+def _teams_users_and_tokens() -> None:
     op.create_table(
         "teams",
         sa.Column("account_id", sa.String(length=24), nullable=False),
@@ -112,6 +131,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("account_id", "token_hash", name=op.f("pk_api_tokens")),
     )
+
+
+def _dashboard_grants() -> None:
     op.create_table(
         "dashboard_grants",
         sa.Column("account_id", sa.String(length=24), nullable=False),
@@ -141,6 +163,8 @@ def upgrade() -> None:
             unique=False,
         )
 
+
+def _dashboard_items() -> None:
     op.create_table(
         "dashboard_items",
         sa.Column("account_id", sa.String(length=24), nullable=False),
@@ -178,6 +202,8 @@ def upgrade() -> None:
             unique=False,
         )
 
+
+def _dashboard_labels() -> None:
     op.create_table(
         "dashboard_labels",
         sa.Column("account_id", sa.String(length=24), nullable=False),
@@ -207,6 +233,8 @@ def upgrade() -> None:
             unique=False,
         )
 
+
+def _team_members() -> None:
     op.create_table(
         "team_members",
         sa.Column("account_id", sa.String(length=24), nullable=False),
