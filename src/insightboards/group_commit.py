@@ -14,9 +14,14 @@ process runs those queued at that moment one after the other in one turn, and re
 their futures once their group has committed. That spares each such write a thread of its
 own waiting for its turn (the event loop's creates: api/fast_paths.py), whose hand-offs of
 the turn and of the GIL cost more than the write.
+
+Committed pages are copied from the WAL into the database file (a checkpoint) by a thread
+of their own, `WalCheckpointer`, not by the commit that crosses SQLite's threshold: there
+it held a group's answers back for a fifth of the writer's time.
 """
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -34,6 +39,13 @@ _log = logging.getLogger(__name__)
 # The most writes one transaction gathers: enough to share an fsync among every request in
 # flight, few enough that the first of them is not kept waiting long.
 GROUP_LIMIT = 64
+# The writer's connection checkpoints only a WAL this many frames long (4 KiB each): one
+# that the checkpointer's copies have not let SQLite start again from its beginning, as a
+# WAL can only restart when no write is running. SQLite's own threshold is 1,000.
+WRITER_CHECKPOINT_FRAMES = 10_000
+# The checkpointer copies at most this often: each copy ends with an fsync of the database
+# file, and commits gathered together copy a page written by several of them once.
+CHECKPOINT_INTERVAL_SECONDS = 0.05
 
 
 @dataclass
@@ -71,6 +83,7 @@ class GroupCommit:
         self._submitted_ready = threading.Condition(self._counting)
         self._writer: threading.Thread | None = None
         self._closing = False
+        self._checkpointer = WalCheckpointer(engine)
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
@@ -183,7 +196,16 @@ class GroupCommit:
 
     def _open(self) -> sa.Connection:
         if self._connection is None or self._connection.closed:
-            self._connection = self._engine.connect().execution_options(**self._options)
+            connection = self._engine.connect().execution_options(**self._options)
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            # Each write's savepoint keeps the pages it changes, as they were, in a
+            # sub-journal, and a statement of several rows does the same: in memory, not
+            # in temporary files (a create at 3k boards: 156 -> 55 pwrite calls, and a
+            # fifth less of the writer's CPU). Both hold at most one write's pages.
+            driver.execute("PRAGMA temp_store=MEMORY")
+            driver.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_FRAMES}")
+            self._connection = connection
         return self._connection
 
     def _end_turn(self, group: _Group | None, succeeded: bool) -> None:
@@ -225,6 +247,7 @@ class GroupCommit:
         try:
             if group.joined:
                 self._connection.commit()
+                self._checkpointer.due()
             else:
                 self._connection.rollback()
         except BaseException as error:
@@ -253,5 +276,63 @@ class GroupCommit:
                     if self._connection is not None:
                         self._connection.close()
                         self._connection = None
+                    self._checkpointer.close()
                     return
             time.sleep(0.001)  # a write that has queued runs first
+
+
+class WalCheckpointer:
+    """Copies committed pages from the WAL into the database file, on a thread of its own
+    with a connection of its own, after commits (at most every CHECKPOINT_INTERVAL_SECONDS).
+
+    A passive checkpoint waits for no one: it copies what no reader still needs, while the
+    writer goes on appending to the WAL. The copy and its fsync leave the GIL free, so the
+    writer and the event loop go on meanwhile."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        database = engine.url.database
+        self._path = database if database and database != ":memory:" else None
+        self._due = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.checkpoints = 0  # run so far (for the tests)
+
+    def due(self) -> None:
+        """Something was committed: copy it soon."""
+        if self._path is None:
+            return
+        with self._lock:
+            if self._closing:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="checkpointer")
+                self._thread.daemon = True
+                self._thread.start()
+        self._due.set()
+
+    def _run(self) -> None:
+        assert self._path is not None
+        connection = sqlite3.connect(self._path, timeout=30, check_same_thread=False)
+        try:
+            while True:
+                self._due.wait()
+                if self._closing:
+                    return
+                self._due.clear()
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error:  # the writer's own checkpoints still bound the WAL
+                    _log.exception("A WAL checkpoint failed.")
+                time.sleep(CHECKPOINT_INTERVAL_SECONDS)
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closing = True
+            thread = self._thread
+        self._due.set()
+        if thread is not None:
+            thread.join()

@@ -264,3 +264,33 @@ def test_closing_waits_for_a_write_queued_behind_the_writer(database: Database) 
     assert submitted.result(timeout=1) == 1
     assert _notes(database) == {1, 1001, 2}
     database.dispose()
+
+
+def test_committed_pages_reach_the_database_file_without_the_writer_copying_them(
+    database: Database,
+) -> None:
+    """The checkpointer thread copies committed pages out of the WAL: the database file
+    grows though the writer's own connection would checkpoint only a far longer WAL."""
+    from insightboards.group_commit import WRITER_CHECKPOINT_FRAMES, GroupCommit
+
+    commit = database._group_commit
+    assert isinstance(commit, GroupCommit)
+    path = Path(database.engine.url.database or "")
+    with database.write() as conn:
+        conn.exec_driver_sql("CREATE TABLE pages (n INTEGER PRIMARY KEY, body BLOB)")
+    before = path.stat().st_size
+    for start in range(0, 200, 20):  # ~100 pages, far fewer frames than the writer's threshold
+        with database.write() as conn:
+            for n in range(start, start + 20):
+                conn.exec_driver_sql("INSERT INTO pages VALUES (?, zeroblob(2000))", (n,))
+    with database.write() as conn:
+        autocheckpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert autocheckpoint == WRITER_CHECKPOINT_FRAMES
+    deadline = time.monotonic() + 5
+    while path.stat().st_size < before + 100 * 2000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.stat().st_size >= before + 100 * 2000
+    assert commit._checkpointer.checkpoints >= 1
+    database.dispose()
+    assert commit._checkpointer._thread is not None
+    assert not commit._checkpointer._thread.is_alive()
