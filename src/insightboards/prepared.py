@@ -1,6 +1,7 @@
 """Statements compiled once, run through the driver (dashboards/listing.py,
 dashboards/repository.py, loop_reads.py)."""
 
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +44,13 @@ class Prepared:
             for name in (self._names or compiled.binds)
             for converter in (converters.get(name),)
         )
+        # The same, for a row that has every parameter (positional statements): its values
+        # taken in one C call, then the few that need it converted in place.
+        names = [name for name, _ in self._conversions]
+        self._row_values = operator.itemgetter(*names) if len(names) > 1 else None
+        self._converting = tuple(
+            (index, convert) for index, (_, convert) in enumerate(self._conversions) if convert
+        )
 
     def _ordered(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         if self._names is None:
@@ -55,6 +63,15 @@ class Prepared:
 
     def converted(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for `values`, each converted as SQLAlchemy would."""
+        if self._names is not None and self._row_values is not None:
+            try:
+                row = list(self._row_values(values))
+            except KeyError:  # a parameter left to its bound value: the general way below
+                pass
+            else:
+                for index, convert_at in self._converting:
+                    row[index] = convert_at(row[index])
+                return tuple(row)
         parameters = []
         for name, convert in self._conversions:
             if name in values:

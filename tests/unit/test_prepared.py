@@ -47,6 +47,16 @@ def test_insert_writes_every_row_converted_as_sqlalchemy_would(
     assert read == _rows(count)
 
 
+def test_a_row_without_some_columns_gets_their_bound_values(engine: sa.Engine) -> None:
+    statement = prepared.prepare(notes.insert(), engine.dialect)
+    rows = [{k: v for k, v in row.items() if k != "title"} for row in _rows(3)]
+    with engine.begin() as conn:
+        statement.insert(conn, rows)
+    with engine.connect() as conn:
+        read = [dict(row._mapping) for row in conn.execute(sa.select(notes).order_by(notes.c.n))]
+    assert read == [{**row, "title": None} for row in rows]
+
+
 def test_several_rows_go_in_one_statement_per_chunk(engine: sa.Engine) -> None:
     statements: list[str] = []
     statement = prepared.prepare(notes.insert(), engine.dialect)
