@@ -40,8 +40,9 @@ UNINHERITED_PER_LABELLED = 1.0
 
 
 @dataclass(frozen=True)
-class _Filter:
-    """A filter (or none) compiled for one caller, with what counting its matches needs."""
+class _FilterStatements:
+    """The statements of a filter (or none) compiled for one caller: its conditions, and
+    what counting its matches needs."""
 
     # Whether there is a filter: without one, the boards are all those the caller may read.
     filtered: bool
@@ -79,10 +80,12 @@ def _statements(
     caller: Caller,
     dialect: sa.Dialect,
     sorted_by_index: bool,
-) -> _Filter:
+) -> _FilterStatements:
     read_rule = access.caller_predicate(caller, "read")
     if compiled is None:
-        return _Filter(filtered=False, where=[read_rule], walk_where=None, label_count=None)
+        return _FilterStatements(
+            filtered=False, where=[read_rule], walk_where=None, label_count=None
+        )
     walk = dialect.name == "sqlite" and sorted_by_index and compiled.requires_child_row
     label_count = None
     if compiled.label_rows is not None:
@@ -93,7 +96,7 @@ def _statements(
             access.caller_read_count(caller),
         )
         label_count = Prepared(query, dialect)
-    return _Filter(
+    return _FilterStatements(
         filtered=True,
         # The filter first: SQLite tests the terms in their order, and the read rule lets
         # most boards through where the filter stops most (a $regex count at 10k boards:
@@ -191,7 +194,7 @@ def list_page_on_loop(db: Database, caller: Caller, query: ListQuery) -> bytes |
 class _Plan:
     """A list query, parsed and compiled for its caller."""
 
-    compiled: _Filter
+    statements: _FilterStatements
     page: list_repository.PageQuery
     walk_page: list_repository.PageQuery | None
     skip: int
@@ -207,7 +210,7 @@ def _plan(db: Database, caller: Caller, query: ListQuery) -> _Plan:
     statements = _statements(compiled.filter, caller, db.engine.dialect, compiled.sorted_by_index)
     page, walk_page = statements.pages(query.sort or None, compiled.order)
     return _Plan(
-        compiled=statements,
+        statements=statements,
         page=page,
         walk_page=walk_page,
         skip=query.skip or 0,
@@ -221,20 +224,20 @@ ReadAside = Callable[[Callable[[sa.Connection], int]], "Future[int] | None"]
 
 
 def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAside | None) -> bytes:
-    compiled = plan.compiled
+    statements = plan.statements
     counting: Future[int] | None = None
     board_count = 0
     total: int | None
-    if not compiled.filtered:
+    if not statements.filtered:
         total = list_repository.count_readable(
             conn, caller.account_id, access.caller_read_count(caller)
         )
     else:
         board_count, inheriting = list_repository.account_counts(conn, caller.account_id)
-        total = _count_by_labels(conn, caller, compiled, board_count - inheriting)
+        total = _count_by_labels(conn, caller, statements, board_count - inheriting)
         if total is None:
             count = functools.partial(
-                list_repository.count_matching, account_id=caller.account_id, where=compiled.where
+                list_repository.count_matching, account_id=caller.account_id, where=statements.where
             )
             # This count visits every match; in a large account it runs beside the page, on
             # another core.
@@ -260,16 +263,16 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
 
 
 def _count_by_labels(
-    conn: sa.Connection, caller: Caller, compiled: _Filter, uninherited: int
+    conn: sa.Connection, caller: Caller, statements: _FilterStatements, uninherited: int
 ) -> int | None:
     """The matches of a filter that asks for one kind of label, counted as the boards with
     such a label (from the label index, without visiting them) less those the caller may
     not read: few to look for in most accounts, as most boards inherit the account's
     defaults (access.ReadCount). None for any other filter, or when the boards that do not
     inherit outnumber the labelled ones: testing each match is then cheaper."""
-    if compiled.label_count is None:
+    if statements.label_count is None:
         return None
-    (counts,) = compiled.label_count.rows(
+    (counts,) = statements.label_count.rows(
         conn, uninherited=float(uninherited), ratio=UNINHERITED_PER_LABELLED
     )
     labelled, unread = counts[0], counts[1]
