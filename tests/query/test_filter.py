@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from insightboards.access import Caller
 from insightboards.errors import BadRequest
 from insightboards.query import regex
-from insightboards.query.fields import QueryContext, known_paths, requires_child_row
+from insightboards.query.fields import QueryContext, board_columns_tested, known_paths
 from insightboards.query.filter import compile_filter, label_rows_condition
 from insightboards.query.operands import MAX_DEPTH, MAX_IN, MAX_NODES
 from insightboards.query.relaxed_json import parse
@@ -225,26 +226,21 @@ def test_type_mismatches_compare_nothing_as_in_mongodb() -> None:
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ({"tags.name": "okr"}, True),
-        ({"insights.insightId": {"$in": ["a", "b"]}}, True),
-        ({"tags": {"$elemMatch": {"name": "okr"}}}, True),
-        ({"$and": [{"archived": False}, {"access.permissions.principalId": "u"}]}, True),
-        ({"$or": [{"tags.name": "a"}, {"insights.insightId": "b"}]}, True),
-        ({"tags.name": {"$exists": True}}, True),
-        ({"access.permissions.grant.general": {"$all": ["read"]}}, True),
-        ({"tags.name": {"$gte": None}}, False),  # null equals null, or no label at all
-        ({"tags.name": {"$not": {"$eq": "a"}}}, False),
-        ({"$nor": [{"tags.name": "a"}]}, False),
-        ({"tags.name": {"$ne": "okr"}}, False),
-        ({"tags.name": None}, False),
-        ({"tags.name": {"$in": ["a", None]}}, False),
-        ({"tags": {"$size": 0}}, False),
-        ({"$or": [{"tags.name": "a"}, {"name": "b"}]}, False),
-        ({"settings.name": "s"}, False),
-        ({"name": "x"}, False),
+        ({"tags.name": "okr"}, set()),
+        ({"insights.insightId": {"$in": ["a", "b"]}}, set()),
+        ({"$and": [{"archived": False}, {"access.permissions.principalId": "u"}]}, {"archived"}),
+        ({"$or": [{"tags.name": "a"}, {"name": "b"}]}, {"name"}),
+        ({"tags": {"$size": 0}}, set()),
+        ({"settings.name": "s"}, set()),
+        ({"name": "x", "createdById": "u"}, {"name", "created_by_id"}),
+        ({"dateCreated": {"$gt": "2026-01-01"}}, {"date_created"}),
+        ({"_id": "x"}, {"id"}),
     ],
 )
-def test_which_filters_find_boards_from_a_child_table(
-    document: dict[str, Any], expected: bool
+def test_which_board_columns_a_filter_tests_itself(
+    document: dict[str, Any], expected: set[str]
 ) -> None:
-    assert requires_child_row(compile_filter(document, CONTEXT)) is expected
+    """What decides whether a page may walk a sort's index (list_query.walks_sort_index):
+    columns of dashboards, not those inside a label, item or grant subquery."""
+    board_by_board = replace(CONTEXT, child_rows_drive=False)
+    assert board_columns_tested(compile_filter(document, board_by_board)) == expected

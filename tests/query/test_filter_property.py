@@ -26,8 +26,8 @@ from insightboards.accounts import service as accounts
 from insightboards.dashboards import creating, listing
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
+from insightboards.query import list_query
 from insightboards.query.fields import QueryContext
-from insightboards.query.filter import compile_filter
 from insightboards.tables import dashboards
 from tests.e2e.harness import fresh_database
 from tests.query.mongo_reference import matches
@@ -324,10 +324,10 @@ def test_sql_filter_equals_the_mongo_reference(
     assert page["totalCount"] == len(expected)
     assert {d["id"] for d in page["items"]} <= set(expected)
     assert page["count"] == min(3, len(expected))
-    # A filter for one kind of label counts from the label index, whatever the share of
-    # boards that do not inherit (tested one by one).
+    # Every filter counts its matches whoever reads them less those the caller may not
+    # read, whatever the share of boards that do not inherit (tested one by one).
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(listing, "UNINHERITED_PER_LABELLED", math.inf)
+        patch.setattr(listing, "UNINHERITED_PER_MATCH", math.inf)
         labelled = orjson.loads(
             listing.list_page(world["db"], caller, ListQuery(filter=document, take=0))
         )
@@ -337,11 +337,14 @@ def test_sql_filter_equals_the_mongo_reference(
 
 
 def _ids_walking(database: Database, caller: Caller, document: dict[str, Any]) -> list[str]:
-    context = QueryContext(caller, database.dialect, child_rows_drive=False)
+    compiled = list_query.compile_list_query(
+        document, None, None, QueryContext(caller, database.dialect)
+    ).filter
+    assert compiled is not None
     query = sa.select(dashboards.c.id).where(
         dashboards.c.account_id == caller.account_id,
         access.caller_predicate(caller, "read"),
-        compile_filter(document, context),
+        compiled.per_board,
     )
     with database.read() as conn:
         return sorted(conn.execute(query).scalars())

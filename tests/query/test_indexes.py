@@ -18,6 +18,7 @@ from insightboards.accounts import service as accounts
 from insightboards.dashboards import creating, list_repository, listing, repository
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
+from insightboards.query import list_query
 from insightboards.query.fields import QueryContext
 from insightboards.query.filter import compile_filter
 from insightboards.tables import dashboard_counts, dashboards
@@ -139,6 +140,44 @@ def test_unfiltered_total_reads_the_kept_count_and_two_small_index_ranges(
             )
         ).scalar_one()
     assert kept == 302
+
+
+def test_a_name_prefix_page_walks_the_id_order_and_counts_off_the_name_index(
+    seeded: dict[str, Any],
+) -> None:
+    """SQLite: `$regex: "^Board 1"` in id order walks the boards by id, testing each name,
+    instead of reading every match off the name index and sorting them; its total is the
+    name index's range less the caller's unread boards, found in the short ranges of
+    ix_dashboards_inherits (not by reading every board off a covering index)."""
+    database, caller = seeded["db"], seeded["caller"]
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL's planner weighs the LIMIT itself")
+    query = ListQuery(filter='{name: {$regex: "^Board 1"}}', take=10)
+    plan = listing._plan(database, caller, query)
+    assert plan.walk_page is not None
+    walk = plan.walk_page._statement.params(account_id=caller.account_id, skip=0, take=10)
+    walked = _sqlite_plan(database, walk)
+    assert "(account_id=?)" in walked and "USE TEMP B-TREE" not in walked, walked
+    compiled = list_query.compile_list_query(
+        query.filter, None, None, QueryContext(caller, "sqlite")
+    ).filter
+    assert compiled is not None
+    count = list_repository.count_less_unread_query(
+        caller.account_id,
+        list_repository.matching_count(caller.account_id, compiled.condition),
+        compiled.per_board,
+        access.caller_read_count(caller),
+    )
+    counted = _sqlite_plan(database, count)
+    assert "COVERING INDEX ix_dashboards_name (account_id=? AND name>? AND name<?)" in counted
+    assert "ix_dashboards_inherits (account_id=? AND inherits=?)" in counted, counted
+    assert "ix_dashboards_name (account_id=?)" not in counted, counted
+    result = orjson.loads(listing.list_page(database, caller, query))
+    # Board 1, Board 10-19, Board 100-199: 111, in id order like the whole list's.
+    assert result["totalCount"] == 111
+    everything = orjson.loads(listing.list_page(database, caller, ListQuery(take=1000)))
+    in_id_order = [b["id"] for b in everything["items"] if b["name"].startswith("Board 1")]
+    assert [b["id"] for b in result["items"]] == in_id_order[:10]
 
 
 def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(

@@ -7,6 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from insightboards.access.rules import ACTION_BITS, ALL_BITS, READ, Action, Caller
 from insightboards.tables import dashboard_grants, dashboards, team_members, users
@@ -132,12 +136,43 @@ class ReadCount:
     unread_uninherited: sa.ColumnElement[bool]
 
 
+class _Rare(ColumnElement[bool]):
+    """A condition that few rows meet, said so to SQLite's planner (`unlikely()`), which
+    otherwise guesses from its statistics that a boolean column is false in half the rows,
+    and reads every board off a covering index rather than the short range of the few
+    (the boards that do not inherit, tested against a `$regex` at 100k boards: 13 ms, not
+    0.01). Other databases get the condition as it is."""
+
+    inherit_cache = True
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (SQLAlchemy's own form)
+        ("condition", InternalTraversal.dp_clauseelement)
+    ]
+    type = sa.Boolean()
+    # A condition, not a boolean column: no `= 1` after it on SQLite.
+    _is_implicitly_boolean = True
+
+    def __init__(self, condition: ColumnElement[bool]) -> None:
+        self.condition = condition
+
+
+@compiles(_Rare)
+def _rare_elsewhere(element: _Rare, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.condition, **kw)
+
+
+@compiles(_Rare, "sqlite")
+def _rare_on_sqlite(element: _Rare, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"unlikely({compiler.process(element.condition, **kw)})"
+
+
 @lru_cache(maxsize=1024)
 def caller_read_count(caller: Caller) -> ReadCount:
     terms = _rule_terms(READ, **_as_parameters(caller))
     readable_anyway = sa.and_(
         sa.or_(terms.as_owner, terms.from_grants), sa.not_(terms.owner_denied)
     )
+    # Few: a filter's count tests them only when they are fewer than its matches.
+    uninherited = _Rare(dashboards.c.inherits == sa.false())
     return ReadCount(
         # The masks that deny reading, as a list: one short range of the index each, where
         # `owner_deny & 1` would test every board the caller owns.
@@ -146,8 +181,8 @@ def caller_read_count(caller: Caller) -> ReadCount:
             dashboards.c.created_by_id == caller.user_id,
             dashboards.c.owner_deny.in_([mask for mask in range(ALL_BITS + 1) if mask & READ]),
         ),
-        other=sa.and_(dashboards.c.inherits == sa.false(), readable_anyway),
-        unread_uninherited=sa.and_(dashboards.c.inherits == sa.false(), sa.not_(readable_anyway)),
+        other=sa.and_(uninherited, readable_anyway),
+        unread_uninherited=sa.and_(uninherited, sa.not_(readable_anyway)),
     )
 
 

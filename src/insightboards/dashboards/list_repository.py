@@ -200,35 +200,45 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
-def label_count_query(
+def labelled_count(account_id: str, labelled: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """How many boards have a label meeting `labelled`, from the label index alone."""
+    labels = dashboard_labels
+    return (
+        sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id)))
+        .where(labels.c.account_id == account_id, labelled)
+        .scalar_subquery()
+    )
+
+
+def matching_count(account_id: str, condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """How many boards meet `condition`, read or not: from the condition's index alone
+    where it has one (a name prefix, an owner), without a read rule to test at each."""
+    return _count_of(account_id, condition)
+
+
+def count_less_unread_query(
     account_id: str,
-    labelled: sa.ColumnElement[bool],
+    matches: sa.ScalarSelect[int],
     matching: sa.ColumnElement[bool],
     rule: ReadCount,
 ) -> sa.Select[Any]:
-    """One row: how many boards have a label meeting `labelled` (over rows of
-    dashboard_labels, from the label index alone), and, when the parameter `uninherited`
-    is at most that many times the parameter `ratio`, how many of the boards `matching`
-    the caller may not read (else NULL, and not counted). One statement, so one snapshot
-    on PostgreSQL too.
+    """One row: `matches`, how many boards match a filter whoever reads them, and, when the
+    parameter `uninherited` is at most that many times the parameter `ratio`, how many of
+    the boards `matching` the caller may not read (else NULL, and not counted). One
+    statement, so one snapshot on PostgreSQL too.
 
     The boards the caller may not read are those they own and denied themselves reading,
     and those not inheriting the account's defaults that neither ownership nor a grant
     opens to them: two ranges of ix_dashboards_inherits, the first within the caller's own
     boards, the second all the boards that do not inherit."""
-    labels = dashboard_labels
-    with_label = (
-        sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id)).label("boards"))
-        .where(labels.c.account_id == account_id, labelled)
-        .subquery()
-    )
+    counted = sa.select(matches.label("boards")).subquery()
     worth_it = sa.bindparam("uninherited", 0.0, type_=sa.Float) <= (
-        with_label.c.boards * sa.bindparam("ratio", 1.0, type_=sa.Float)
+        counted.c.boards * sa.bindparam("ratio", 1.0, type_=sa.Float)
     )
     unread = _count_of(account_id, rule.denied, matching) + _count_of(
         account_id, rule.unread_uninherited, matching
     )
-    return sa.select(with_label.c.boards, sa.case((worth_it, unread), else_=sa.null()))
+    return sa.select(counted.c.boards, sa.case((worth_it, unread), else_=sa.null()))
 
 
 def _tie_breaker(order_by: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:

@@ -1,7 +1,7 @@
 """Lists of boards: a filter, sort and page turned into a few statements.
 
 The page's ids come from an index (or a walk of one, list_repository.list_page), the total from
-the cheapest exact count (see _count_by_labels), the boards from their stored
+the cheapest exact count (see _count_less_unread), the boards from their stored
 documents (dashboards.served).
 """
 
@@ -33,10 +33,11 @@ DEFAULT_TAKE = 100
 # count itself in small accounts (SQLite, label filter over HTTP, p50: +1.1 ms at 1k boards,
 # +1.5 ms at 10k where the bounded walk also gave up, -4.5 ms at 100k).
 COUNT_ASIDE_FROM = 20_000
-# A filter that asks for one kind of label counts from the label index when the boards that
-# do not inherit the account's defaults, each tested, are at most this many per labelled
-# board; otherwise each match is tested (_count_by_labels).
-UNINHERITED_PER_LABELLED = 1.0
+# A filter counts its matches whoever reads them (from an index alone where it can: a label,
+# a name prefix, an owner) less those the caller may not read, when the boards that do not
+# inherit the account's defaults, each tested, are at most this many per match; otherwise
+# it tests each match against the read rule (_count_less_unread).
+UNINHERITED_PER_MATCH = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,9 @@ class _FilterStatements:
     # The same boards, tested board by board (SQLite, a sort an index holds; see
     # list_repository.Walk); None when the walk cannot help.
     walk_where: list[sa.ColumnElement[bool]] | None
-    # For a filter that only asks for one kind of label: how many boards have one, and how
-    # many of those the caller may not read (see _count_by_labels).
-    label_count: Prepared | None
+    # How many boards match whoever reads them, and how many of those the caller may not
+    # read (see _count_less_unread).
+    count_less_unread: Prepared | None
     # The page statements of each sort asked for (pages): `where`'s, and the walk's.
     _pages: dict[str | None, tuple[list_repository.PageQuery, list_repository.PageQuery | None]] = (
         dataclasses.field(default_factory=dict, compare=False)
@@ -79,23 +80,24 @@ def _statements(
     compiled: list_query.CompiledFilter | None,
     caller: Caller,
     dialect: sa.Dialect,
-    sorted_by_index: bool,
+    walks_sort_index: bool,
 ) -> _FilterStatements:
     read_rule = access.caller_predicate(caller, "read")
     if compiled is None:
         return _FilterStatements(
-            filtered=False, where=[read_rule], walk_where=None, label_count=None
+            filtered=False, where=[read_rule], walk_where=None, count_less_unread=None
         )
-    walk = dialect.name == "sqlite" and sorted_by_index and compiled.requires_child_row
-    label_count = None
-    if compiled.label_rows is not None:
-        query = list_repository.label_count_query(
-            caller.account_id,
-            compiled.label_rows,
-            compiled.per_board,
-            access.caller_read_count(caller),
-        )
-        label_count = Prepared(query, dialect)
+    walk = dialect.name == "sqlite" and walks_sort_index
+    account_id = caller.account_id
+    matches = (
+        list_repository.matching_count(account_id, compiled.condition)
+        if compiled.label_rows is None
+        # A filter that only asks for one kind of label: the boards with one.
+        else list_repository.labelled_count(account_id, compiled.label_rows)
+    )
+    count_less_unread = list_repository.count_less_unread_query(
+        account_id, matches, compiled.per_board, access.caller_read_count(caller)
+    )
     return _FilterStatements(
         filtered=True,
         # The filter first: SQLite tests the terms in their order, and the read rule lets
@@ -103,7 +105,7 @@ def _statements(
         # 1.8 -> 0.9 ms).
         where=[compiled.condition, read_rule],
         walk_where=[compiled.per_board, read_rule] if walk else None,
-        label_count=label_count,
+        count_less_unread=Prepared(count_less_unread, dialect),
     )
 
 
@@ -207,7 +209,7 @@ def _plan(db: Database, caller: Caller, query: ListQuery) -> _Plan:
     compiled = list_query.compile_list_query(
         query.filter, query.sort, query.fields, QueryContext(caller, db.dialect)
     )
-    statements = _statements(compiled.filter, caller, db.engine.dialect, compiled.sorted_by_index)
+    statements = _statements(compiled.filter, caller, db.engine.dialect, compiled.walks_sort_index)
     page, walk_page = statements.pages(query.sort or None, compiled.order)
     return _Plan(
         statements=statements,
@@ -234,7 +236,13 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
         )
     else:
         board_count, inheriting = list_repository.account_counts(conn, caller.account_id)
-        total = _count_by_labels(conn, caller, statements, board_count - inheriting)
+        uninherited = board_count - inheriting
+        total = (
+            _count_less_unread(conn, statements, uninherited)
+            # Matches are at most the boards: they cannot outnumber these.
+            if uninherited <= board_count * UNINHERITED_PER_MATCH
+            else None
+        )
         if total is None:
             count = functools.partial(
                 list_repository.count_matching, account_id=caller.account_id, where=statements.where
@@ -262,18 +270,17 @@ def _page(conn: sa.Connection, caller: Caller, plan: _Plan, read_aside: ReadAsid
     return b'{"items":[%s],"count":%d,"totalCount":%d}' % (b",".join(page), len(page), total)
 
 
-def _count_by_labels(
-    conn: sa.Connection, caller: Caller, statements: _FilterStatements, uninherited: int
+def _count_less_unread(
+    conn: sa.Connection, statements: _FilterStatements, uninherited: int
 ) -> int | None:
-    """The matches of a filter that asks for one kind of label, counted as the boards with
-    such a label (from the label index, without visiting them) less those the caller may
-    not read: few to look for in most accounts, as most boards inherit the account's
-    defaults (access.ReadCount). None for any other filter, or when the boards that do not
-    inherit outnumber the labelled ones: testing each match is then cheaper."""
-    if statements.label_count is None:
-        return None
-    (counts,) = statements.label_count.rows(
-        conn, uninherited=float(uninherited), ratio=UNINHERITED_PER_LABELLED
+    """The matches of a filter, counted as the boards that match whoever reads them (from
+    the filter's index alone where it has one, without visiting the boards) less those the
+    caller may not read: few to look for in most accounts, as most boards inherit the
+    account's defaults (access.ReadCount). None when the boards that do not inherit
+    outnumber the matches: testing each match is then cheaper."""
+    assert statements.count_less_unread is not None
+    (counts,) = statements.count_less_unread.rows(
+        conn, uninherited=float(uninherited), ratio=UNINHERITED_PER_MATCH
     )
-    labelled, unread = counts[0], counts[1]
-    return None if unread is None else int(labelled - unread)
+    matches, unread = counts[0], counts[1]
+    return None if unread is None else int(matches - unread)

@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
-from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.selectable import Exists, ScalarSelect
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from insightboards import access
 from insightboards.access import ACTION_BITS, Caller
@@ -157,22 +158,34 @@ class _TableScope(ElementScope):
         )
 
 
-def requires_child_row(condition: sa.ColumnElement[bool]) -> bool:
-    """Whether every board that a compiled filter matches has a matching label, item or
-    grant, read off the condition itself: "the board has such a row" is always the
-    `id IN (...)` that _TableScope.exists writes, and it is required when an AND holds one
-    or every branch of an OR does (a NOT, or anything else, requires none)."""
-    if isinstance(condition, BooleanClauseList):
-        parts = [requires_child_row(part) for part in condition.clauses]
-        if condition.operator is operators.and_:
-            return any(parts)
-        return condition.operator is operators.or_ and all(parts)
-    return (
-        isinstance(condition, BinaryExpression)
-        and condition.operator is operators.in_op
-        and condition.left is d.c.id
-        and isinstance(condition.right, ScalarSelect)
-    )
+def board_columns_tested(condition: sa.ColumnElement[bool]) -> frozenset[str]:
+    """The columns of dashboards that a condition compiled board by board
+    (child_rows_drive=False) tests itself, outside its label, item and grant subqueries."""
+    found: set[str] = set()
+    pending: list[Any] = [condition]
+    while pending:
+        element = pending.pop()
+        if isinstance(element, Exists | ScalarSelect | sa.Select):
+            continue
+        if isinstance(element, sa.Column) and element.table is d:
+            found.add(element.name)
+            continue
+        pending.extend(element.get_children())
+    return frozenset(found)
+
+
+def without_index(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """`condition` with every column of dashboards behind SQLite's unary `+`, which no
+    index serves: a statement then walks the index of its sort (or of its read rule) and
+    tests each board, instead of reading the filter's matches off their index and sorting
+    them all (a `$regex: "^OKR"` page of 50 at 100k boards, 12k matches: 1.2 -> 0.07 ms)."""
+
+    def unindexed(element: Any, **_: Any) -> Any:
+        if isinstance(element, sa.Column) and element.table is d:
+            return UnaryExpression(element, operator=operators.custom_op("+"), type_=element.type)
+        return None
+
+    return replacement_traverse(condition, {}, unindexed)
 
 
 class _RowScope(_TableScope):

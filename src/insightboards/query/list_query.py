@@ -17,7 +17,8 @@ from insightboards.query.fields import (
     SORT_PATTERN,
     SORTABLE,
     QueryContext,
-    requires_child_row,
+    board_columns_tested,
+    without_index,
 )
 from insightboards.query.filter import compile_filter, label_rows_condition
 from insightboards.query.operands import Condition
@@ -32,11 +33,12 @@ class CompiledFilter:
 
     # The boards it matches (a condition on labels, items or grants may start from them).
     condition: Condition
-    # The same boards, tested board by board (for a walk of a sort's index).
+    # The same boards, tested board by board, on SQLite by no index (for a walk of a
+    # sort's index).
     per_board: Condition
-    # Whether every board it matches has a matching label, item or grant, so that a page
-    # may walk the sort's index instead (list_repository.list_page chooses).
-    requires_child_row: bool
+    # The columns of dashboards it tests itself (not those of labels, items or grants): a
+    # sort by any other may walk its index (list_repository.list_page chooses).
+    columns_tested: frozenset[str]
     # For a filter that only asks for one kind of label: that condition over label rows.
     label_rows: Condition | None
 
@@ -51,6 +53,9 @@ class CompiledListQuery:
     order: list[sa.ColumnElement[Any]]
     # No sort, or one key with an index of its own, which a page can be read off.
     sorted_by_index: bool
+    # Whether a page may walk the sort's index, testing each board against the filter (a
+    # filter that does not test the sort's own column, sorted by an index).
+    walks_sort_index: bool
     projection: Projection | None
 
 
@@ -64,10 +69,15 @@ def compile_list_query(
         # The text as the key (JSON from a body: orjson refuses integers past 64 bits).
         text = filter if isinstance(filter, str) else json.dumps(document)
         compiled = _compiled_filter(_FilterText(text, document), context)
+    order = order_by(sort, context)
+    indexed = sorted_by_index(sort)
     return CompiledListQuery(
         filter=compiled,
-        order=order_by(sort, context),
-        sorted_by_index=sorted_by_index(sort),
+        order=order,
+        sorted_by_index=indexed,
+        walks_sort_index=(
+            indexed and compiled is not None and _sort_column(order) not in compiled.columns_tested
+        ),
         projection=parse_fields(fields) if fields else None,
     )
 
@@ -100,6 +110,15 @@ def order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[A
     return order
 
 
+def _sort_column(order: list[sa.ColumnElement[Any]]) -> str:
+    """The column of a sort by one indexed key (no sort: id)."""
+    if not order:
+        return "id"
+    (term,) = order
+    assert isinstance(term, sa.UnaryExpression) and isinstance(term.element, sa.Column)
+    return term.element.name
+
+
 def sorted_by_index(sort: str | None) -> bool:
     keys = [key.strip(" ").lstrip("+-") for key in (sort or "id").split(",")]
     return len(keys) == 1 and keys[0] in INDEXED_SORT_KEYS
@@ -118,10 +137,10 @@ class _FilterText:
 @functools.lru_cache(maxsize=1024)
 def _compiled_filter(filter_text: _FilterText, context: QueryContext) -> CompiledFilter:
     document = filter_text.document
-    condition = compile_filter(document, context)
+    per_board = compile_filter(document, replace(context, child_rows_drive=False))
     return CompiledFilter(
-        condition=condition,
-        per_board=compile_filter(document, replace(context, child_rows_drive=False)),
-        requires_child_row=requires_child_row(condition),
+        condition=compile_filter(document, context),
+        per_board=without_index(per_board) if context.dialect == "sqlite" else per_board,
+        columns_tested=board_columns_tested(per_board),
         label_rows=label_rows_condition(document, context),
     )
