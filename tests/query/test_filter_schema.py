@@ -86,6 +86,8 @@ def test_random_documents_are_judged_alike(document: Any) -> None:
         ({"tags": []}, True),
         ({"tags": {"$in": [[], "x"]}}, True),
         ({"tags": {"$eq": [{"name": "okr"}]}}, False),
+        ({"settings": {"$gt": []}}, True),  # found by the random documents above
+        ({"settings": {"$gt": [{"name": "s"}]}}, False),
         ({"tags": {"$size": 2.0}}, True),
         ({"tags": {"$all": [{"$elemMatch": {"name": "a"}}]}}, True),
         ({"tags": {"$elemMatch": {}}}, False),

@@ -79,7 +79,7 @@ def _array_components(array_name: str, fields: list[str]) -> dict[str, JsonSchem
             "$ne": value_or_empty,
             "$in": {"type": "array", "maxItems": MAX_IN, "items": value_or_empty},
             "$nin": {"type": "array", "maxItems": MAX_IN, "items": value_or_empty},
-            **{op: _ref("FilterScalar") for op in ("$gt", "$gte", "$lt", "$lte")},
+            **{op: value_or_empty for op in ("$gt", "$gte", "$lt", "$lte")},
             "$size": _ref("FilterSize"),
             "$exists": _EXISTS,
             "$elemMatch": element_match,
