@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -88,6 +89,7 @@ def seed(database: Database, account: str, owners: list[str], start: int, stop: 
                     "account_id": account, "dashboard_id": board_id, "position": position,
                     "label_id": name, "name": name, "title": name.upper(), "is_active": True,
                     "created_by": None, "date_created": stamp, "children": [],
+                    "board_created": stamp, "repeated": False,
                 })  # fmt: skip
         with database.write() as conn:
             conn.execute(dashboards.insert(), boards)
@@ -125,6 +127,7 @@ def main() -> None:
             seed(database, account, owners, seeded, size)
             # Rows written in bulk have no stored document; store them as a start would.
             served.store_missing_documents(database)
+            checkpoint(url)
             seeded = size
             server = start_server(url, Path(directory) / "server.log", {"INSIGHTBOARDS_DEMO": "0"})
             try:
@@ -154,6 +157,15 @@ def main() -> None:
             finally:
                 server.stop()
         database.dispose()
+
+
+def checkpoint(url: str) -> None:
+    """Moves the seed from SQLite's write-ahead log into the database file, as a running
+    service keeps it (group_commit.WalCheckpointer): reads through a log of 100k boards not
+    yet checkpointed look each page up in it (the owner query: 1.8 -> 3.0 ms)."""
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def resident_mib(pid: int) -> float:

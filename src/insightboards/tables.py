@@ -207,14 +207,29 @@ dashboard_labels = sa.Table(
     sa.Column("date_created", TIMESTAMP, nullable=True),
     # Nested child labels, as sent.
     sa.Column("children", sa.JSON, nullable=False),
+    # The board's dateCreated, and whether an earlier label of the board has this name
+    # (input_rows.label_rows sets both): in the label index, each board with a label is
+    # one entry with `repeated` false, in the order of the boards' creation.
+    sa.Column("board_created", TIMESTAMP, nullable=False),
+    sa.Column("repeated", sa.Boolean, nullable=False),
     sa.ForeignKeyConstraint(
         ["account_id", "dashboard_id"],
         ["dashboards.account_id", "dashboards.id"],
         ondelete="CASCADE",
     ),
-    # Label filters find their boards here; tag usages read every label of an account in
-    # this order, and their titles, from the index alone.
-    sa.Index("ix_dashboard_labels_name", "account_id", "name", "dashboard_id", "position", "title"),
+    # Label filters find their boards here (a label's newest boards first, and its count,
+    # from the index alone); tag usages read every label of an account in this order, and
+    # their titles, from the index alone.
+    sa.Index(
+        "ix_dashboard_labels_name",
+        "account_id",
+        "name",
+        "board_created",
+        "dashboard_id",
+        "position",
+        "title",
+        "repeated",
+    ),
 )
 
 dashboard_grants = sa.Table(

@@ -15,8 +15,13 @@ import sqlalchemy as sa
 from insightboards import access, provisioning
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts
-from insightboards.dashboards import creating, list_repository, listing, repository
-from insightboards.dashboards.schemas import DashboardCreate, ListQuery
+from insightboards.dashboards import creating, list_repository, listing, repository, service
+from insightboards.dashboards.schemas import (
+    CloneRequest,
+    DashboardCreate,
+    DashboardUpdate,
+    ListQuery,
+)
 from insightboards.database import Database, upgrade_schema
 from insightboards.query import list_query
 from insightboards.query.fields import QueryContext
@@ -178,6 +183,80 @@ def test_a_name_prefix_page_walks_the_id_order_and_counts_off_the_name_index(
     everything = orjson.loads(listing.list_page(database, caller, ListQuery(take=1000)))
     in_id_order = [b["id"] for b in everything["items"] if b["name"].startswith("Board 1")]
     assert [b["id"] for b in result["items"]] == in_id_order[:10]
+
+
+def test_a_label_page_by_age_reads_the_label_index_in_its_order(
+    seeded: dict[str, Any],
+) -> None:
+    """SQLite: `{tags.name: X}` sorted by dateCreated is the label index's first entries
+    (its order is name, the board's dateCreated, board): no sort, no walk of the boards;
+    its total is the index's entries that are not `repeated`, without DISTINCT."""
+    database, caller = seeded["db"], seeded["caller"]
+    if database.dialect != "sqlite":
+        pytest.skip("the plan's wording is SQLite's")
+    for sort, descending in (("-dateCreated", True), ("dateCreated", False)):
+        query = ListQuery(filter='{"tags.name": "okr"}', sort=sort, take=10)
+        plan = listing._plan(database, caller, query)
+        assert plan.walk_page is None
+        page = plan.page._statement.params(account_id=caller.account_id, skip=0, take=10)
+        read_off = _sqlite_plan(database, page)
+        assert read_off.startswith(
+            "SEARCH dashboard_labels USING COVERING INDEX ix_dashboard_labels_name"
+            " (account_id=? AND name=?)"
+        ), read_off
+        assert "TEMP B-TREE" not in read_off, read_off
+        everything = orjson.loads(
+            listing.list_page(database, caller, ListQuery(sort=sort, take=1000))
+        )["items"]
+        okr = [b["id"] for b in everything if any(t["name"] == "okr" for t in b["tags"])]
+        result = orjson.loads(listing.list_page(database, caller, query))
+        assert [board["id"] for board in result["items"]] == okr[:10], descending
+        assert result["totalCount"] == len(okr) == 100
+    compiled = list_query.compile_list_query(
+        '{"tags.name": "okr"}', None, None, QueryContext(caller, "sqlite")
+    ).filter
+    assert compiled is not None and compiled.names_one_label and compiled.label_rows is not None
+    count = sa.select(list_repository.labelled_count(caller.account_id, compiled.label_rows, True))
+    counted = _sqlite_plan(database, count)
+    assert "COVERING INDEX ix_dashboard_labels_name (account_id=? AND name=?)" in counted
+    assert "DISTINCT" not in counted, counted
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_label_keeps_its_boards_age_through_updates_clones_and_repeats(
+    backend: str, tmp_path: Path
+) -> None:
+    """The label index orders boards by their dateCreated, which each label row carries:
+    an update keeps the board's (not the time of the update), a clone has its own, and a
+    board with a label twice is one board of that label's list."""
+    with fresh_database(backend, tmp_path) as url:
+        upgrade_schema(url)
+        database = Database(url)
+        account = provisioning.create_account(database, "Ages")
+        caller = Caller(
+            account, accounts.create_user(database, account, "a@e.example", None, "admin"), "admin"
+        )
+
+        def create(name: str, tags: list[dict[str, Any]]) -> str:
+            body = DashboardCreate.model_validate({"name": name, "tags": tags})
+            return creating.create(database, caller, body).parsed()["id"]
+
+        def newest_first() -> tuple[list[str], int]:
+            query = ListQuery(filter='{"tags.name": "okr"}', sort="-dateCreated")
+            result = orjson.loads(listing.list_page(database, caller, query))
+            return [board["name"] for board in result["items"]], result["totalCount"]
+
+        oldest = create("oldest", [{"name": "okr"}])
+        time.sleep(0.002)  # dateCreated has milliseconds
+        create("middle", [{"name": "okr"}, {"name": "kpi"}, {"name": "okr"}])
+        time.sleep(0.002)
+        assert newest_first() == (["middle", "oldest"], 2)
+        body = DashboardUpdate.model_validate({"tags": [{"name": "kpi"}, {"name": "okr"}]})
+        service.update(database, caller, oldest, body, None)
+        assert newest_first() == (["middle", "oldest"], 2)
+        creating.clone(database, caller, oldest, CloneRequest(tag="copy"))
+        assert newest_first() == (["oldest", "middle", "oldest"], 3)
+        database.dispose()
 
 
 def test_a_label_page_walks_the_sort_index_and_stops_when_matches_are_sparse(

@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -103,3 +104,54 @@ def test_label_trees_too_deep_to_render_are_cut_and_others_kept(
     assert [label["name"] for label in labels] == ["deep", "shallow"]
     assert _depth(labels[0]["items"]) == 100  # the row's label and 99 levels below it
     assert labels[1]["items"] == _label_tree(40)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_labels_written_before_0010_get_their_boards_age_and_repeats(
+    backend: str, tmp_path: Path
+) -> None:
+    """Migration 0010 fills in each label row's board_created (its board's dateCreated) and
+    repeated (an earlier label of the board has the name), which the label index orders and
+    counts by: after it, a label list of old boards is the same as one of new boards."""
+    config = Config()
+    config.set_main_option("script_location", "insightboards:migrations")
+    with fresh_database(backend, tmp_path) as url:
+        upgrade_schema(url)
+        database = Database(url)
+        account = provisioning.create_account(database, "old")
+        caller = Caller(
+            account,
+            accounts.create_user(database, account, "a@old.example", None, "admin"),
+            "admin",
+        )
+        tags = [{"name": "okr"}, {"name": "kpi"}, {"name": "okr"}]
+        boards = [
+            creating.create(
+                database, caller, DashboardCreate.model_validate({"name": f"b{n}", "tags": tags})
+            ).parsed()
+            for n in range(3)
+        ]
+        with database.write() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0009")
+        database.dispose()
+        upgrade_schema(url)
+        database = Database(url)
+        labels = dashboard_labels.c
+        with database.read() as conn:
+            rows = conn.execute(
+                sa.select(labels.dashboard_id, labels.board_created, labels.repeated).order_by(
+                    labels.dashboard_id, labels.position
+                )
+            ).all()
+        by_id = {board["id"]: board for board in boards}
+        assert [row.board_created for row in rows] == [
+            by_id[row.dashboard_id]["dateCreated"] for row in rows
+        ]
+        assert [row.repeated for row in rows] == [False, False, True] * 3
+        query = ListQuery(filter='{"tags.name": "okr"}', sort="-dateCreated", take=2)
+        page = orjson.loads(listing.list_page(database, caller, query))
+        database.dispose()
+    newest = sorted(boards, key=lambda board: (board["dateCreated"], board["id"]), reverse=True)
+    assert [board["id"] for board in page["items"]] == [board["id"] for board in newest[:2]]
+    assert page["totalCount"] == 3

@@ -93,7 +93,7 @@ def plan_create(
     items = input_rows.layout_rows(
         [*body.insights, *input_rows.as_section_headers(body.sectionHeaders)], caller, now
     )
-    labels = input_rows.label_rows(body.tags, caller, now)
+    labels = input_rows.label_rows(body.tags, caller, now, board_created=now)
     settings = [s.model_dump(mode="json") for s in body.settings]
     parameters = [p.model_dump(mode="json") for p in body.parameters]
 
@@ -195,7 +195,7 @@ def clone(
             caller.account_id,
             columns,
             _copied_items(items, caller, now),
-            [input_rows.copied(label) for label in labels],
+            [input_rows.copied(label, board_created=now) for label in labels],
             grants,
             limits,
         )

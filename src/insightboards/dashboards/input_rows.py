@@ -25,8 +25,12 @@ def label_json(label: LabelIn, caller: Caller, now: str) -> dict[str, Any]:
     }
 
 
-def label_rows(labels: Sequence[LabelIn], caller: Caller, now: str) -> list[dict[str, Any]]:
+def label_rows(
+    labels: Sequence[LabelIn], caller: Caller, now: str, board_created: str
+) -> list[dict[str, Any]]:
+    """The rows of a board's labels; `board_created` is the board's dateCreated."""
     rows = []
+    names: set[str] = set()
     for position, label in enumerate(labels):
         data = label_json(label, caller, now)
         rows.append(
@@ -39,8 +43,11 @@ def label_rows(labels: Sequence[LabelIn], caller: Caller, now: str) -> list[dict
                 "created_by": data["createdBy"],
                 "date_created": data["dateCreated"],
                 "children": data["items"],
+                "board_created": board_created,
+                "repeated": data["name"] in names,
             }
         )
+        names.add(data["name"])
     return rows
 
 

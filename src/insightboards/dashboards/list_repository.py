@@ -22,18 +22,25 @@ class PageQuery:
     SQLAlchemy's cache-key walk over the read rule, cost more than SQLite's answer."""
 
     def __init__(
-        self, where: Sequence[sa.ColumnElement[bool]], order_by: Sequence[sa.ColumnElement[Any]]
+        self,
+        where: Sequence[sa.ColumnElement[bool]],
+        order_by: Sequence[sa.ColumnElement[Any]],
+        statement: sa.Select[tuple[str]] | None = None,
     ) -> None:
         self.where = where
         self.order_by = order_by
         # Placeholder values, given at each execution: compiling a filter's IN lists
         # (render_postcompile) takes every parameter's value.
         self._statement = (
-            sa.select(dashboards.c.id)
-            .where(dashboards.c.account_id == sa.bindparam("account_id", ""), *where)
-            .order_by(*order_by, _tie_breaker(order_by))
-            .offset(sa.bindparam("skip", 0, type_=sa.Integer))
-            .limit(sa.bindparam("take", 0, type_=sa.Integer))
+            statement
+            if statement is not None
+            else (
+                sa.select(dashboards.c.id)
+                .where(dashboards.c.account_id == sa.bindparam("account_id", ""), *where)
+                .order_by(*order_by, _tie_breaker(order_by))
+                .offset(sa.bindparam("skip", 0, type_=sa.Integer))
+                .limit(sa.bindparam("take", 0, type_=sa.Integer))
+            )
         )
         self._prepared: dict[str, Prepared] = {}
 
@@ -200,14 +207,50 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
-def labelled_count(account_id: str, labelled: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-    """How many boards have a label meeting `labelled`, from the label index alone."""
+def labelled_count(
+    account_id: str, labelled: sa.ColumnElement[bool], names_one_label: bool
+) -> sa.ScalarSelect[int]:
+    """How many boards have a label meeting `labelled`, from the label index alone: its
+    entries not `repeated` when `labelled` is a label name alone (each such board is one of
+    them), else the distinct boards of its entries."""
     labels = dashboard_labels
-    return (
-        sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id)))
-        .where(labels.c.account_id == account_id, labelled)
-        .scalar_subquery()
+    if names_one_label:
+        count = sa.select(sa.func.count()).where(labels.c.repeated == sa.false())
+    else:
+        count = sa.select(sa.func.count(sa.distinct(labels.c.dashboard_id)))
+    return count.where(labels.c.account_id == account_id, labelled).scalar_subquery()
+
+
+def label_page_query(
+    named: sa.ColumnElement[bool], read_rule: sa.ColumnElement[bool], descending: bool
+) -> "PageQuery":
+    """The ids of a page of the boards with a label named `named` (fields.names_one_label),
+    in the order of their dateCreated (ties broken by id): the label index's own order, so
+    the page is its first skip + take entries that the caller may read."""
+    labels = dashboard_labels
+    order = [labels.c.board_created, labels.c.dashboard_id]
+    statement = (
+        sa.select(labels.c.dashboard_id)
+        .select_from(
+            labels.join(
+                dashboards,
+                sa.and_(
+                    dashboards.c.account_id == labels.c.account_id,
+                    dashboards.c.id == labels.c.dashboard_id,
+                ),
+            )
+        )
+        .where(
+            labels.c.account_id == sa.bindparam("account_id", ""),
+            named,
+            labels.c.repeated == sa.false(),
+            read_rule,
+        )
+        .order_by(*(key.desc() if descending else key.asc() for key in order))
+        .offset(sa.bindparam("skip", 0, type_=sa.Integer))
+        .limit(sa.bindparam("take", 0, type_=sa.Integer))
     )
+    return PageQuery([named, read_rule], [], statement=statement)
 
 
 def matching_count(account_id: str, condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
 
 from insightboards import access
 from insightboards.access import Caller
@@ -26,6 +27,7 @@ from insightboards.prepared import Prepared
 from insightboards.query import list_query
 from insightboards.query.fields import QueryContext
 from insightboards.query.projection import Projection
+from insightboards.tables import dashboards
 
 DEFAULT_TAKE = 100
 # From this many boards in the account, a filtered list counts its matches beside the page
@@ -47,6 +49,7 @@ class _FilterStatements:
 
     # Whether there is a filter: without one, the boards are all those the caller may read.
     filtered: bool
+    read_rule: sa.ColumnElement[bool]
     # The filter and the read rule.
     where: list[sa.ColumnElement[bool]]
     # The same boards, tested board by board (SQLite, a sort an index holds; see
@@ -55,6 +58,9 @@ class _FilterStatements:
     # How many boards match whoever reads them, and how many of those the caller may not
     # read (see _count_less_unread).
     count_less_unread: Prepared | None
+    # For a filter that only names a label (fields.names_one_label): that condition over
+    # label rows, whose index holds a page in the order of dateCreated; else None.
+    named_label: sa.ColumnElement[bool] | None = None
     # The page statements of each sort asked for (pages): `where`'s, and the walk's.
     _pages: dict[str | None, tuple[list_repository.PageQuery, list_repository.PageQuery | None]] = (
         dataclasses.field(default_factory=dict, compare=False)
@@ -67,11 +73,29 @@ class _FilterStatements:
         found = self._pages.get(sort)
         if found is None:
             walk = self.walk_where
-            found = self._pages[sort] = (
-                list_repository.PageQuery(self.where, order),
-                None if walk is None else list_repository.PageQuery(walk, order),
-            )
+            by_age = _by_date_created(order)
+            if self.named_label is not None and by_age is not None:
+                found = (
+                    list_repository.label_page_query(self.named_label, self.read_rule, by_age),
+                    None,
+                )
+            else:
+                found = (
+                    list_repository.PageQuery(self.where, order),
+                    None if walk is None else list_repository.PageQuery(walk, order),
+                )
+            self._pages[sort] = found
         return found
+
+
+def _by_date_created(order: list[sa.ColumnElement[Any]]) -> bool | None:
+    """For a sort by dateCreated alone, whether it is descending; else None."""
+    if len(order) != 1:
+        return None
+    (term,) = order
+    if not isinstance(term, sa.UnaryExpression) or term.element is not dashboards.c.date_created:
+        return None
+    return term.modifier is operators.desc_op
 
 
 # The statements of a compiled filter for its caller; list_query caches the compiled filters.
@@ -85,7 +109,11 @@ def _statements(
     read_rule = access.caller_predicate(caller, "read")
     if compiled is None:
         return _FilterStatements(
-            filtered=False, where=[read_rule], walk_where=None, count_less_unread=None
+            filtered=False,
+            read_rule=read_rule,
+            where=[read_rule],
+            walk_where=None,
+            count_less_unread=None,
         )
     walk = dialect.name == "sqlite" and walks_sort_index
     account_id = caller.account_id
@@ -93,19 +121,23 @@ def _statements(
         list_repository.matching_count(account_id, compiled.condition)
         if compiled.label_rows is None
         # A filter that only asks for one kind of label: the boards with one.
-        else list_repository.labelled_count(account_id, compiled.label_rows)
+        else list_repository.labelled_count(
+            account_id, compiled.label_rows, compiled.names_one_label
+        )
     )
     count_less_unread = list_repository.count_less_unread_query(
         account_id, matches, compiled.per_board, access.caller_read_count(caller)
     )
     return _FilterStatements(
         filtered=True,
+        read_rule=read_rule,
         # The filter first: SQLite tests the terms in their order, and the read rule lets
         # most boards through where the filter stops most (a $regex count at 10k boards:
         # 1.8 -> 0.9 ms).
         where=[compiled.condition, read_rule],
         walk_where=[compiled.per_board, read_rule] if walk else None,
         count_less_unread=Prepared(count_less_unread, dialect),
+        named_label=compiled.label_rows if compiled.names_one_label else None,
     )
 
 

@@ -64,6 +64,8 @@ class LabelRecord(NamedTuple):
     created_by: str | None
     date_created: str | None
     children: Any
+    board_created: str
+    repeated: bool
 
 
 class GrantRecord(NamedTuple):

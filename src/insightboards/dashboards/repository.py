@@ -356,5 +356,5 @@ def tag_usages_query(
             )
         )
         .where(labels.c.account_id == account_id, readable)
-        .order_by(labels.c.name, labels.c.dashboard_id, labels.c.position)
+        .order_by(labels.c.name, labels.c.board_created, labels.c.dashboard_id, labels.c.position)
     )

@@ -131,7 +131,10 @@ def update(
                 repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
         if body.tags is not None:
             repository.replace_labels(
-                conn, caller.account_id, dashboard_id, input_rows.label_rows(body.tags, caller, now)
+                conn,
+                caller.account_id,
+                dashboard_id,
+                input_rows.label_rows(body.tags, caller, now, row.date_created),
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
@@ -260,7 +263,7 @@ def tag_usages(db: Database, caller: Caller, fields: str | None) -> dict[str, An
         )
     items: list[dict[str, Any]] = []
     ids: list[str] = []
-    for name, title, dashboard_id in rows:  # by name, then dashboard
+    for name, title, dashboard_id in rows:  # by name, then the boards by age
         if not items or items[-1]["tagName"] != name:
             ids = []
             items.append({"tagName": name, "tagTitle": title, "dashboardsIds": ids})

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, UnaryExpression
 from sqlalchemy.sql.selectable import Exists, ScalarSelect
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -137,12 +137,21 @@ class _TableScope(ElementScope):
             sa.exists()
             .where(
                 table.c.account_id == d.c.account_id,
+                *self._board_key(),
                 table.c.dashboard_id == d.c.id,
                 condition,
                 *self._own_rows(),
             )
             .correlate_except(table)
         )
+
+    def _board_key(self) -> list[sa.ColumnElement[bool]]:
+        """The label index orders a name's boards by their dateCreated before their id: a
+        probe for one board names both."""
+        table = self.array.table
+        if "board_created" not in table.c:
+            return []
+        return [table.c.board_created == d.c.date_created]
 
     def count(self) -> sa.ColumnElement[Any]:
         table = self.array.table
@@ -172,6 +181,18 @@ def board_columns_tested(condition: sa.ColumnElement[bool]) -> frozenset[str]:
             continue
         pending.extend(element.get_children())
     return frozenset(found)
+
+
+def names_one_label(label_rows: sa.ColumnElement[bool]) -> bool:
+    """Whether a condition on label rows (filter.label_rows_condition) is `name = X` alone:
+    then every label of a board with that name meets it, and the label index's entries
+    that are not `repeated` are the boards it matches, each once."""
+    return (
+        isinstance(label_rows, BinaryExpression)
+        and label_rows.operator is operators.eq
+        and label_rows.left is dashboard_labels.c.name
+        and isinstance(label_rows.right, BindParameter)
+    )
 
 
 def without_index(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:

@@ -18,6 +18,7 @@ from insightboards.query.fields import (
     SORTABLE,
     QueryContext,
     board_columns_tested,
+    names_one_label,
     without_index,
 )
 from insightboards.query.filter import compile_filter, label_rows_condition
@@ -41,6 +42,8 @@ class CompiledFilter:
     columns_tested: frozenset[str]
     # For a filter that only asks for one kind of label: that condition over label rows.
     label_rows: Condition | None
+    # Whether that condition is `name = X` alone (fields.names_one_label).
+    names_one_label: bool
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,11 @@ class _FilterText:
 def _compiled_filter(filter_text: _FilterText, context: QueryContext) -> CompiledFilter:
     document = filter_text.document
     per_board = compile_filter(document, replace(context, child_rows_drive=False))
+    label_rows = label_rows_condition(document, context)
     return CompiledFilter(
         condition=compile_filter(document, context),
         per_board=without_index(per_board) if context.dialect == "sqlite" else per_board,
         columns_tested=board_columns_tested(per_board),
-        label_rows=label_rows_condition(document, context),
+        label_rows=label_rows,
+        names_one_label=label_rows is not None and names_one_label(label_rows),
     )

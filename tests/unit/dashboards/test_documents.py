@@ -39,7 +39,7 @@ def item(position: int, kind: str = "insight") -> ItemRecord:
 
 
 def test_a_board_renders_every_stored_key_and_counts_its_items() -> None:
-    label = LabelRecord(ACCOUNT, BOARD, 0, "l1", "okr", "OKR", True, OWNER, NOW, [])
+    label = LabelRecord(ACCOUNT, BOARD, 0, "l1", "okr", "OKR", True, OWNER, NOW, [], NOW, False)
     grant = GrantRecord(ACCOUNT, BOARD, "team", "t1", READ, 0)
     rendered = documents.render(
         board(), [item(0), item(1, "sectionHeader"), item(2)], [label], [grant]

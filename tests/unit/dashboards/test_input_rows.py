@@ -16,12 +16,17 @@ def test_labels_keep_their_order_and_nest_their_children() -> None:
     labels = [
         LabelIn.model_validate({"name": "okr", "title": "OKR"}),
         LabelIn.model_validate({"name": "kpi", "items": [{"name": "q1"}]}),
+        LabelIn.model_validate({"name": "okr", "title": "again"}),
     ]
-    rows = input_rows.label_rows(labels, CALLER, NOW)
+    rows = input_rows.label_rows(labels, CALLER, NOW, board_created="2026-01-01T00:00:00.000Z")
     assert [(row["position"], row["name"], row["title"]) for row in rows] == [
         (0, "okr", "OKR"),
         (1, "kpi", None),
+        (2, "okr", "again"),
     ]
+    # The label index holds a board once per name: its later labels of a name are marked.
+    assert [row["repeated"] for row in rows] == [False, False, True]
+    assert {row["board_created"] for row in rows} == {"2026-01-01T00:00:00.000Z"}
     assert rows[0]["created_by"] == CALLER.user_id and rows[0]["date_created"] == NOW
     assert [child["name"] for child in rows[1]["children"]] == ["q1"]
     assert rows[1]["children"][0]["createdBy"] == CALLER.user_id
