@@ -97,3 +97,29 @@ def test_every_endpoint_answers_402_for_a_suspended_account(server: Server) -> N
             headers={"Authorization": f"Bearer {token}"},
         )
         assert_problem(response, 402)
+
+
+def test_a_put_with_no_field_it_knows_is_refused_and_changes_nothing(api: Api) -> None:
+    """`{"titel": "New"}` answered 200 and bumped the version, breaking every other
+    client's If-Match; now a 400 naming the fields a PUT takes."""
+    board = api.create(name="Kept")
+    for body in ({"titel": "New"}, {}):
+        response = api.client.put(f"/dashboards/{board['id']}", json=body)
+        problem = assert_problem(response, 400)
+        assert "name, tag, archived" in problem["detail"], problem
+    after = api.get(board["id"]).json()
+    assert (after["name"], after["version"]) == ("Kept", board["version"])
+    renamed = api.client.put(f"/dashboards/{board['id']}", json={"name": "New", "titel": "x"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "New"
+
+
+def test_a_list_body_with_a_misspelt_key_is_refused(api: Api) -> None:
+    """A list body `{"filtr": ...}` listed every board; now a 400 naming the keys a list's
+    body holds."""
+    api.create(name="one")
+    response = api.client.request("GET", "/dashboards", json={"filtr": {"name": "one"}})
+    problem = assert_problem(response, 400)
+    assert "unknown key 'filtr'" in problem["detail"], problem
+    assert "filter, sort, fields, skip, take, limit" in problem["detail"], problem
+    listed = api.client.request("GET", "/dashboards", json={"filter": {"name": "one"}})
+    assert listed.status_code == 200 and listed.json()["totalCount"] >= 1

@@ -30,7 +30,7 @@ from insightboards.dashboards.schemas import (
     ListQuery,
     SortText,
 )
-from insightboards.errors import NotFound
+from insightboards.errors import BadRequest, NotFound
 from insightboards.ids import is_valid_id
 from insightboards.query import list_query
 from insightboards.query.fields import QueryContext
@@ -248,6 +248,12 @@ def update_dashboard(
     limits: LimitsDep,
 ) -> Response:
     _check_id(dashboardId)
+    if not body.model_fields_set:
+        # `{"titel": "New"}` would otherwise answer 200 and change nothing.
+        raise BadRequest(
+            "The body holds no field a PUT changes; send one or more of: "
+            f"{', '.join(DashboardUpdate.model_fields)}."
+        )
     return board_response(service.update(database, caller, dashboardId, body, if_match, limits))
 
 

@@ -95,10 +95,13 @@ def _field_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]
     errors = []
     detail = "The request is not valid; see errors."
     for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            detail = "The request body is not valid JSON."
         location = [str(part) for part in error.get("loc", ())]
-        errors.append({"field": ".".join(location), "message": str(error.get("msg", ""))})
+        message = str(error.get("msg", ""))
+        errors.append({"field": ".".join(location), "message": message})
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        detail = "The request body is not valid JSON."
+    elif len(errors) == 1:
+        detail = f"{errors[0]['field']}: {errors[0]['message']}"
     return detail, errors
 
 

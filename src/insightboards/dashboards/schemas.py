@@ -341,17 +341,19 @@ def without_null(schema: dict[str, Any]) -> None:
         schema["anyOf"] = kinds
 
 
-def _only_layout_may_be_null(schema: dict[str, Any]) -> None:
-    """In the OpenAPI document, a PUT field may be left out but not sent as null."""
+def _update_schema(schema: dict[str, Any]) -> None:
+    """In the OpenAPI document, a PUT field may be left out but not sent as null (layout
+    aside), and a body holds at least one of them."""
     for name, field in schema.get("properties", {}).items():
         if name not in _NULLABLE_ON_UPDATE:
             without_null(field)
+    schema["anyOf"] = [{"required": [name]} for name in schema.get("properties", {})]
 
 
 class DashboardUpdate(ApiModel):
     """A PUT body: fields present replace the stored ones, fields absent keep their value."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra=_only_layout_may_be_null)
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_update_schema)
 
     name: Name | None = None
     tag: DashboardTag | None = None
@@ -385,6 +387,20 @@ Take = Annotated[int, Field(ge=0, le=MAX_TAKE), BeforeValidator(_whole_number)]
 
 class ListQuery(ApiModel):
     """List parameters, as a JSON body of the GET (the query string wins over it)."""
+
+    # A misspelt key (`{"filtr": ...}`) is refused: ignored, it would list every board.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"unknown key {unknown[0]!r}; a list's body holds {', '.join(cls.model_fields)}"
+                )
+        return data
 
     filter: dict[str, Any] | FilterText | None = None
     sort: SortText | None = None
