@@ -7,6 +7,7 @@ BEGIN IMMEDIATE: the write lock is taken up front, and a concurrent writer waits
 """
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -301,6 +302,14 @@ class Database:
             setting = connection.exec_driver_sql("SELECT current_setting('autovacuum')")
             return bool(setting.scalar_one() == "off")
 
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database's schema is at (None: no schema)."""
+        with self.read() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return version.scalar()
+
     def dispose(self) -> None:
         if self._group_commit is not None:
             self._group_commit.close()
@@ -310,6 +319,19 @@ class Database:
             if engine is not None:
                 engine.dispose()
         self.engine.dispose()
+
+
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest Alembic revision: the schema this version of the service needs."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "insightboards:migrations")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
 
 
 def upgrade_schema(url: str) -> None:

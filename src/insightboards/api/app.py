@@ -19,6 +19,7 @@ from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.fast_paths import FastPaths
+from insightboards.api.health import router as health_router
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
+    app.include_router(health_router)
     problems.install(app)
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -1,0 +1,47 @@
+"""Health checks over HTTP: no token needed, nothing of any account in them, and readiness
+that follows the database's schema."""
+
+from __future__ import annotations
+
+import httpx
+import sqlalchemy as sa
+
+from insightboards.database import Database, head_revision
+from tests.e2e.harness import Server
+from tests.e2e.test_dashboards import assert_problem
+
+
+def _set_revision(server: Server, revision: str) -> None:
+    database = Database(server.database_url)
+    try:
+        with database.write() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    finally:
+        database.dispose()
+
+
+def test_liveness_and_readiness_need_no_token_and_say_nothing_else(server: Server) -> None:
+    alive = httpx.get(f"{server.base_url}/healthz")
+    ready = httpx.get(f"{server.base_url}/readyz")
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    document = httpx.get(f"{server.base_url}/openapi.json").json()
+    for path in ("/healthz", "/readyz"):
+        operation = document["paths"][path]["get"]
+        assert operation["summary"] and operation["description"] and not operation.get("security")
+
+
+def test_a_schema_other_than_this_versions_is_not_ready_until_it_is_again(
+    server: Server,
+) -> None:
+    """A server whose database another version migrated (or rolled back) must get no
+    traffic: 503, saying why without naming revisions, paths or drivers; alive all along."""
+    _set_revision(server, "0001")
+    try:
+        response = httpx.get(f"{server.base_url}/readyz")
+        problem = assert_problem(response, 503)
+        assert "schema" in problem["detail"] and "0001" not in response.text
+        assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+    finally:
+        _set_revision(server, head_revision())
+    assert httpx.get(f"{server.base_url}/readyz").status_code == 200
