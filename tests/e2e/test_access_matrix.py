@@ -212,9 +212,11 @@ def test_update_is_checked_like_create_no_self_granting(world: World) -> None:
              "grant": ["read", "update", "delete", "modifyPermissions"]},
         ]}}  # fmt: skip
         assert client.put(f"/dashboards/{board['id']}", json=grab).status_code == 403
-        owner_claim = client.put(
-            f"/dashboards/{board['id']}", json={"createdById": world.users["member via team"]}
-        )
+        claim = {"createdById": world.users["member via team"]}
+        # Alone, a server-owned field is no field a PUT takes: 400.
+        assert client.put(f"/dashboards/{board['id']}", json=claim).status_code == 400
+        # Beside one, it is ignored, as every key a PUT does not take.
+        owner_claim = client.put(f"/dashboards/{board['id']}", json={**claim, "name": "mine"})
         assert owner_claim.status_code == 200
         assert owner_claim.json()["createdById"] == world.users["owner"]
         assert client.delete(f"/dashboards/{board['id']}").status_code == 403
