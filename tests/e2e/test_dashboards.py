@@ -204,6 +204,30 @@ def test_update_merges_fields_and_keeps_what_is_absent(api: Api) -> None:
     assert api.get(board["id"]).json() == updated
 
 
+def test_an_update_that_changes_nothing_keeps_the_version(api: Api) -> None:
+    """Sending back what GET gave, or a name it already has, writes nothing: 200 with the
+    board at the version it had, so no other client's If-Match breaks. A stale If-Match is
+    still a 412, and a real change still moves the version on."""
+    board = api.create(
+        name="Same",
+        insights=[insight()],
+        sectionHeaders=[{"header": "H", "subHeader": "s"}],
+        tags=[{"name": "okr", "title": "OKR"}],
+        settings=[{"name": "s", "value": "v"}],
+    )
+    path = f"/dashboards/{board['id']}"
+    for body in (board, {"name": "Same"}, {"tags": board["tags"], "archived": False}):
+        response = api.client.put(path, json=body)
+        assert response.status_code == 200, response.text
+        assert response.json() == board and response.headers["etag"] == '"1"', body
+    stale = api.client.put(path, json={"name": "Same"}, headers={"If-Match": '"7"'})
+    assert_problem(stale, 412)
+    renamed = api.client.put(path, json={"name": "Other"}, headers={"If-Match": '"1"'})
+    assert renamed.status_code == 200 and renamed.json()["version"] == 2
+    again = api.client.put(path, json={"name": "Other"}, headers={"If-Match": '"2"'})
+    assert again.json()["version"] == 2 and api.get(board["id"]).json() == renamed.json()
+
+
 def test_update_replaces_insights_but_keeps_section_headers(api: Api) -> None:
     board = api.create(insights=[insight()], sectionHeaders=[{"header": "H"}])
     updated = api.client.put(

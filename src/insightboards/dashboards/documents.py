@@ -185,6 +185,29 @@ def rendered(
     return stored
 
 
+# What a write stamps on a board, and on each section header it saves, whatever changed.
+_BOARD_STAMPS = ("dateUpdated", "version")
+_HEADER_STAMPS = ("modifiedById", "dateUpdated")
+
+
+def same_but_for_stamps(before: bytes | None, after: bytes) -> bool:
+    """Whether two stored documents of a board differ in nothing but a write's stamps: its
+    time and version, and who and when last saved each section header."""
+    if before is None:  # stored before documents were (migration 0008): say it changed
+        return False
+
+    def unstamped(stored: bytes) -> dict[str, Any]:
+        document = decode(stored)
+        for key in _BOARD_STAMPS:
+            document.pop(key, None)
+        for item in document.get("sectionHeaders", []):
+            for key in _HEADER_STAMPS:
+                item.get("sectionHeader", {}).pop(key, None)
+        return document
+
+    return unstamped(before) == unstamped(after)
+
+
 def decode(stored: bytes) -> dict[str, Any]:
     parsed: dict[str, Any] = orjson.loads(stored + b"}")
     return parsed

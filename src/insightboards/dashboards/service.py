@@ -40,11 +40,15 @@ def _write_changed(
     row: DashboardRecord,
     values: dict[str, Any],
     limits: Limits | None,
+    unless_same: bool = False,
 ) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
     """Write `values` and the next version of the locked board `row`, with its document:
     the row as written, the children as the transaction left them. One UPDATE: on
     PostgreSQL a second one of a row this transaction changed re-checks its foreign key,
-    a share lock on the account that deadlocks against a clone holding it."""
+    a share lock on the account that deadlocks against a clone holding it.
+
+    `unless_same`: raise NothingChanged instead when the document would be the one stored
+    but for the update's time stamps (the caller's transaction then rolls back)."""
     changed = row._replace(**values, version=row.version + 1)
     account_id, board_id = row.account_id, row.id
     grants = repository.load_grants(conn, account_id, [board_id])[board_id]
@@ -55,8 +59,14 @@ def _write_changed(
         grants,
         limits,
     )
+    if unless_same and documents.same_but_for_stamps(row.document, stored):
+        raise NothingChanged
     repository.update(conn, account_id, board_id, {**values, "document": stored}, row.version)
     return changed, grants, stored
+
+
+class NothingChanged(Exception):
+    """A PUT that would leave the board as it is: no new version is written."""
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -116,6 +126,21 @@ def update(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Served:
     _check_update_counts(body, limits)
+    try:
+        return _update(db, caller, dashboard_id, body, expected_version, limits)
+    except NothingChanged:
+        # Rolled back: the board as it is, at the version it has.
+        return get(db, caller, dashboard_id)
+
+
+def _update(
+    db: Database,
+    caller: Caller,
+    dashboard_id: str,
+    body: DashboardUpdate,
+    expected_version: int | None,
+    limits: Limits,
+) -> Served:
     now = now_iso()
     needed = access_boards.needed_for_update(body.model_fields_set)
     with db.write() as conn:
@@ -138,7 +163,8 @@ def update(
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
-        return served.after_change(conn, caller, _write_changed(conn, row, values, limits))
+        changed = _write_changed(conn, row, values, limits, unless_same=True)
+        return served.after_change(conn, caller, changed)
 
 
 def _check_update_counts(body: DashboardUpdate, limits: Limits) -> None:
