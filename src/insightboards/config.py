@@ -1,7 +1,9 @@
 """One typed settings object, read from `INSIGHTBOARDS_*` environment variables."""
 
-from pydantic import Field, PositiveFloat, PositiveInt
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
 
@@ -35,6 +37,17 @@ class Settings(BaseSettings):
     # the number of boards has moved by this many (and by a quarter) since the last time.
     statistics_interval_seconds: PositiveFloat = 600
     statistics_after_boards: PositiveInt = 500
+    # Web pages of these origins may call the API from a browser (CORS): a comma-separated
+    # list such as `https://okr.example.com,http://localhost:8080`, or `*` for any. None by
+    # default: a browser then refuses to let another origin's page read an answer.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
 
 def get_settings() -> Settings:

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from insightboards import __version__
@@ -61,7 +62,25 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.state.limits = Limits.from_settings(settings)
     app.state.callers = CallerCache()
     fast = FastPaths(app, API_PREFIXES)
-    return AccessLog(BodySizeLimit(IgnoreTrailingSlash(fast), max_bytes=settings.max_body_bytes))
+    served: ASGIApp = BodySizeLimit(IgnoreTrailingSlash(fast), max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        served = _cross_origin(served, settings.cors_origins)
+    return AccessLog(served)
+
+
+def _cross_origin(app: ASGIApp, origins: list[str]) -> ASGIApp:
+    """Browsers' cross-origin calls from the pages of `origins` (Starlette's CORS
+    middleware): preflights answered for the headers the API reads, and the ones it
+    answers with (ETag, Location) readable by the page. Tokens travel in a header, never
+    in a cookie, so no credentials mode is needed."""
+    return CORSMiddleware(
+        app,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "gtmhub-accountId", "Content-Type", "If-Match"],
+        expose_headers=["ETag", "Location"],
+        max_age=600,
+    )
 
 
 @asynccontextmanager

@@ -1,15 +1,15 @@
 """RFC 9457 problem details: the one rendering of every error the API returns."""
 
+import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 from starlette.types import Send
 
 from insightboards.errors import InsightboardsError
@@ -106,13 +106,27 @@ def _field_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE and isinstance(route, APIRoute):
-            methods |= route.methods or set()
-    return sorted(methods)
+    """The methods of the path's operations in the OpenAPI document (Starlette names only
+    the first route's, and FastAPI keeps included routes out of its router's list). Where
+    paths overlap (`/dashboards/reports`, `/dashboards/{dashboardId}`), the one with the
+    most fixed segments is the path's, as the document describes it."""
+    matches = [
+        (fixed, served)
+        for pattern, fixed, served in _operations_by_path(request.app)
+        if pattern.fullmatch(request.url.path)
+    ]
+    most = max((fixed for fixed, _ in matches), default=0)
+    return sorted(set().union(*(served for fixed, served in matches if fixed == most)))
+
+
+@functools.cache
+def _operations_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], int, frozenset[str]]]:
+    operations = []
+    for path, item in app.openapi()["paths"].items():
+        pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
+        fixed = sum(1 for segment in path.split("/") if segment and "{" not in segment)
+        operations.append((pattern, fixed, frozenset(method.upper() for method in item)))
+    return operations
 
 
 def domain_error_response(exc: InsightboardsError) -> JSONResponse:
