@@ -16,6 +16,12 @@ from tests.e2e.harness import (
     backends,
     server_on_fresh_database,
 )
+from tests.progress import register
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter exists
+def pytest_configure(config: pytest.Config) -> None:
+    register(config)
 
 
 @pytest.fixture(scope="session", params=backends())
