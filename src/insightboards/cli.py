@@ -10,14 +10,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from insightboards import provisioning
 from insightboards.access import ROLES
 from insightboards.accounts import service as accounts
-from insightboards.config import get_settings
+from insightboards.config import CONFIG_VARIABLE, ConfigFileMissing, get_settings
 from insightboards.database import Database, upgrade_schema
 from insightboards.errors import InsightboardsError
 
@@ -29,7 +32,12 @@ def _add_database_option(parser: argparse.ArgumentParser) -> None:
         "--database-url",
         default=None,
         help="SQLAlchemy URL (sqlite:///path or postgresql://...); "
-        "default: $INSIGHTBOARDS_DATABASE_URL or ./data/insightboards.db",
+        "default: $INSIGHTBOARDS_DATABASE_URL, the config file's, or ./data/insightboards.db",
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help=f"a TOML file of settings (default: ${CONFIG_VARIABLE}); the environment wins",
     )
 
 
@@ -78,6 +86,8 @@ def _add_account_commands(add: AddCommand) -> None:
     sub = add("resume-account", "resume a suspended account")
     sub.add_argument("--account", required=True)
 
+    add("list-accounts", "list the accounts: id, name, plan, cap, suspended, created")
+
 
 def _add_people_commands(add: AddCommand) -> None:
     """Users, teams and tokens."""
@@ -104,6 +114,12 @@ def _add_people_commands(add: AddCommand) -> None:
 
     sub = add("revoke-token", "revoke an API token")
     sub.add_argument("--token", required=True)
+
+    sub = add("list-users", "list an account's users: id, email, name, role")
+    sub.add_argument("--account", required=True)
+
+    sub = add("list-teams", "list an account's teams, with their members' ids")
+    sub.add_argument("--account", required=True)
 
 
 def _max_dashboards(value: str | None) -> tuple[int | None, bool]:
@@ -139,6 +155,12 @@ def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
     if command in ("suspend-account", "resume-account"):
         accounts.set_suspended(db, args.account, command == "suspend-account")
         return {"id": args.account}
+    if command == "list-accounts":
+        return {"accounts": accounts.list_accounts(db)}
+    if command == "list-users":
+        return {"users": accounts.list_users(db, args.account)}
+    if command == "list-teams":
+        return {"teams": accounts.list_teams(db, args.account)}
     raise AssertionError(command)
 
 
@@ -203,12 +225,29 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
     return 0
 
 
+def _shown(database_url: str) -> str:
+    """The URL without its password; a SQLite file by its absolute path."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return f"sqlite:///{Path(url.database).resolve()}"
+    return url.render_as_string(hide_password=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    database_url = args.database_url or get_settings().database_url
+    if args.config is not None:
+        os.environ[CONFIG_VARIABLE] = args.config  # read by worker processes too
+    try:
+        database_url = args.database_url or get_settings().database_url
+    except (ConfigFileMissing, ValidationError) as error:
+        print(f"insightboards: settings: {error}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         if args.command == "serve":
             return _serve(args, database_url)
+        # Which database, so that a command run from another folder or with another
+        # environment does not leave its reader guessing (never a password).
+        print(f"insightboards: database {_shown(database_url)}", file=sys.stderr)
         upgrade_schema(database_url)
         db = Database(database_url)
         try:

@@ -1,9 +1,26 @@
-"""One typed settings object, read from `INSIGHTBOARDS_*` environment variables."""
+"""One typed settings object, read from `INSIGHTBOARDS_*` environment variables and, when
+one is named (`--config` or INSIGHTBOARDS_CONFIG), a TOML file; the environment wins."""
 
+import os
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# The environment variable naming the config file (the `--config` option sets it).
+CONFIG_VARIABLE = "INSIGHTBOARDS_CONFIG"
+
+
+class ConfigFileMissing(Exception):
+    pass
+
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
 
@@ -41,6 +58,24 @@ class Settings(BaseSettings):
     # list such as `https://okr.example.com,http://localhost:8080`, or `*` for any. None by
     # default: a browser then refuses to let another origin's page read an answer.
     cors_origins: Annotated[list[str], NoDecode] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the environment, then the config file (a key it does not
+        know is an error there: a misspelt setting must not pass unseen)."""
+        path = os.environ.get(CONFIG_VARIABLE)
+        if not path:
+            return init_settings, env_settings
+        if not Path(path).is_file():
+            raise ConfigFileMissing(f"no config file at {path}")
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -124,3 +124,41 @@ def test_database_errors_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     for args in (("--name", ""), ("--name", "n" * 201), ("--name", "x", "--plan", "p" * 65)):
         result = run_cli(url, "admin", "create-account", *args, check=False)
         assert result.returncode == 1 and "Traceback" not in result.stderr, args
+
+
+def test_admin_lists_accounts_users_and_teams_and_names_its_database(tmp_path: Path) -> None:
+    """A lost user id or account id is found with the admin commands, not by opening the
+    database; each command says on stderr which database it used (absolute, so that a
+    command run from another folder is seen to use another file)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    def admin(*args: str) -> dict[str, object]:
+        result = run_cli(url, "admin", *args)
+        assert result.returncode == 0, result.stderr
+        assert f"insightboards: database sqlite:///{tmp_path / 'cli.db'}" in result.stderr
+        output: dict[str, object] = json.loads(result.stdout)
+        return output
+
+    assert admin("list-accounts") == {"accounts": []}
+    account = str(admin("create-account", "--name", "Initech")["id"])
+    ada = str(admin("create-user", "--account", account, "--email", "Ada@Example.COM")["id"])
+    bo = str(
+        admin("create-user", "--account", account, "--email", "bo@x.io", "--role", "viewer")["id"]
+    )
+    team = str(admin("create-team", "--account", account, "--name", "Ops", "--member", bo)["id"])
+    (listed,) = admin("list-accounts")["accounts"]  # type: ignore[misc]
+    assert (listed["id"], listed["name"], listed["suspended"]) == (account, "Initech", False)
+    assert admin("list-users", "--account", account)["users"] == [
+        {"id": ada, "email": "Ada@example.com", "name": "Ada@example.com", "role": "member"},
+        {"id": bo, "email": "bo@x.io", "name": "bo@x.io", "role": "viewer"},
+    ]
+    assert admin("list-teams", "--account", account)["teams"] == [
+        {"id": team, "name": "Ops", "members": [bo]}
+    ]
+    for bad in ("not-an-email", "a@", "two@@x.io"):
+        refused = run_cli(
+            url, "admin", "create-user", "--account", account, "--email", bad, check=False
+        )
+        assert refused.returncode == 1 and "is not an email address" in refused.stderr, bad
+    missing = run_cli(url, "admin", "list-users", "--account", "0" * 24, check=False)
+    assert missing.returncode == 1 and "No account" in missing.stderr

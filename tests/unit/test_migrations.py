@@ -33,6 +33,18 @@ def test_migrations_match_the_table_definitions(backend: str, tmp_path: Path) ->
     assert differences == []
 
 
+def _migrations_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "insightboards:migrations")
+    return config
+
+
+def _admin_of_a_new_account(database: Database) -> Caller:
+    account = provisioning.create_account(database, "old")
+    user = accounts.create_user(database, account, "a@old.example", None, "admin")
+    return Caller(account, user, "admin")
+
+
 def _label_tree(depth: int) -> list[dict[str, Any]]:
     """`children` of a label that nest `depth - 1` more levels (the row is level 1)."""
     children: list[dict[str, Any]] = []
@@ -62,17 +74,11 @@ def test_label_trees_too_deep_to_render_are_cut_and_others_kept(
     """A board stored with labels 150 levels deep (accepted before labels were bounded)
     made every list of its account fail; after the migration it renders, cut to 100 levels,
     and a tree of 40 levels, which rendered all along, is kept whole."""
-    config = Config()
-    config.set_main_option("script_location", "insightboards:migrations")
+    config = _migrations_config()
     with fresh_database(backend, tmp_path) as url:
         upgrade_schema(url)
         database = Database(url)
-        account = provisioning.create_account(database, "old")
-        caller = Caller(
-            account,
-            accounts.create_user(database, account, "a@old.example", None, "admin"),
-            "admin",
-        )
+        caller = _admin_of_a_new_account(database)
         body = {"name": "labelled", "tags": [{"name": "deep"}, {"name": "shallow"}]}
         board = creating.create(database, caller, DashboardCreate.model_validate(body))
         # Back to the schema of that time (boards without stored documents), and the board
@@ -113,17 +119,11 @@ def test_labels_written_before_0010_get_their_boards_age_and_repeats(
     """Migration 0010 fills in each label row's board_created (its board's dateCreated) and
     repeated (an earlier label of the board has the name), which the label index orders and
     counts by: after it, a label list of old boards is the same as one of new boards."""
-    config = Config()
-    config.set_main_option("script_location", "insightboards:migrations")
+    config = _migrations_config()
     with fresh_database(backend, tmp_path) as url:
         upgrade_schema(url)
         database = Database(url)
-        account = provisioning.create_account(database, "old")
-        caller = Caller(
-            account,
-            accounts.create_user(database, account, "a@old.example", None, "admin"),
-            "admin",
-        )
+        caller = _admin_of_a_new_account(database)
         tags = [{"name": "okr"}, {"name": "kpi"}, {"name": "okr"}]
         boards = [
             creating.create(

@@ -207,3 +207,45 @@ def auth_changes_counter(conn: sa.Connection) -> int:
 async def auth_changes_counter_on_loop(reads: LoopReads) -> int:
     ((counter,),) = await reads.execute(_AUTH_CHANGES, {})
     return int(counter)
+
+
+def list_accounts(conn: sa.Connection) -> list[dict[str, Any]]:
+    query = sa.select(
+        accounts.c.id,
+        accounts.c.name,
+        accounts.c.plan,
+        accounts.c.max_dashboards,
+        accounts.c.suspended,
+        accounts.c.date_created,
+    ).order_by(accounts.c.date_created, accounts.c.id)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def list_users(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
+    query = (
+        sa.select(users.c.id, users.c.email, users.c.name, users.c.role)
+        .where(users.c.account_id == account_id)
+        .order_by(users.c.email)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def list_teams(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
+    """Each team with its members' ids."""
+    members = (
+        sa.select(team_members.c.team_id, team_members.c.user_id)
+        .where(team_members.c.account_id == account_id)
+        .order_by(team_members.c.team_id, team_members.c.user_id)
+    )
+    by_team: dict[str, list[str]] = {}
+    for team_id, user_id in conn.execute(members):
+        by_team.setdefault(team_id, []).append(user_id)
+    query = (
+        sa.select(teams.c.id, teams.c.name)
+        .where(teams.c.account_id == account_id)
+        .order_by(teams.c.name, teams.c.id)
+    )
+    return [
+        {"id": team_id, "name": name, "members": by_team.get(team_id, [])}
+        for team_id, name in conn.execute(query)
+    ]

@@ -4,7 +4,9 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
+from typing import Any
 
+import email_validator
 import sqlalchemy as sa
 
 from insightboards.access import ROLES, Caller
@@ -79,6 +81,7 @@ def create_user(db: Database, account_id: str, email: str, name: str | None, rol
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
     _check_text("--email", email, 320)
+    email = _valid_email(email)
     if name is not None:
         _check_text("--name", name, 200)
     user_id = new_id()
@@ -96,6 +99,36 @@ def create_user(db: Database, account_id: str, email: str, name: str | None, rol
         except sa.exc.IntegrityError:
             raise BadRequest(f"A user with email {email} exists in this account.") from None
     return user_id
+
+
+def _valid_email(email: str) -> str:
+    """The address in its normal form (the domain in lower case), if it is one: its syntax
+    is checked, not that mail reaches it (self-hosted servers often have no DNS to ask,
+    and teams use internal domains such as `corp.internal` or `example.test`)."""
+    try:
+        checked = email_validator.validate_email(
+            email, check_deliverability=False, globally_deliverable=False, test_environment=True
+        )
+        return checked.normalized
+    except email_validator.EmailNotValidError as error:
+        raise BadRequest(f"--email {email!r} is not an email address: {error}") from None
+
+
+def list_accounts(db: Database) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        return repository.list_accounts(conn)
+
+
+def list_users(db: Database, account_id: str) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        _require_account(conn, account_id)
+        return repository.list_users(conn, account_id)
+
+
+def list_teams(db: Database, account_id: str) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        _require_account(conn, account_id)
+        return repository.list_teams(conn, account_id)
 
 
 def create_team(db: Database, account_id: str, name: str, member_ids: list[str]) -> str:
