@@ -353,6 +353,25 @@ def test_item_save_adds_then_replaces_one_item_by_id(api: Api) -> None:
     assert "client-chosen" in [i["id"] for i in api.get(board["id"]).json()["insights"]]
 
 
+def test_item_save_of_a_body_with_no_item_field_saves_nothing(api: Api) -> None:
+    """The vendor page's sample body is a dashboard's name, tag and labels: 204 as the page
+    says, and no empty tile added each time it is sent."""
+    board = api.create(insights=[insight()])
+    vendor_body = {
+        "name": "OKR Performance",
+        "tag": "phe6ery4o",
+        "tags": [{"name": "x"}],
+        "settings": 'name: "session", value: "602d03d90f20d5000195c7b3"',
+    }
+    for _ in range(2):
+        response = api.client.put(f"/dashboards/items/{board['id']}", json=vendor_body)
+        assert response.status_code == 204 and response.headers["etag"] == '"1"'
+    after = api.get(board["id"]).json()
+    assert after["insights"] == board["insights"] and after["version"] == 1
+    added = api.client.put(f"/dashboards/items/{board['id']}", json={"insightId": "i2"})
+    assert added.status_code == 204 and added.headers["etag"] == '"2"'
+
+
 def test_item_save_of_a_section_header(api: Api) -> None:
     board = api.create()
     url = f"/dashboards/items/{board['id']}"

@@ -298,6 +298,13 @@ class DashboardItemIn(ApiModel):
         return self.type == SECTION_HEADER or self.sectionHeader is not None
 
     @property
+    def says_which_item(self) -> bool:
+        """Whether the body names, places or describes an item, beyond the settings and
+        filters a dashboard-shaped body may hold too (the vendor page's sample item save
+        is a dashboard's name, tag, labels and `settings`)."""
+        return not self.model_fields_set <= {"settings", "filters", "insightRequiredEntities"}
+
+    @property
     def header_text(self) -> tuple[str | None, str | None]:
         if self.sectionHeader is not None:
             return (

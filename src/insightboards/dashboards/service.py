@@ -246,6 +246,10 @@ def save_items(
     with db.write() as conn:
         row = checks.load_authorized(conn, caller, dashboard_id, "update").row
         checks.check_version(row, expected_version)
+        if not isinstance(body, list) and not body.says_which_item:
+            # Nothing to save (DashboardItemIn.says_which_item). Added, it was an empty tile
+            # at row 0, col 0, one more each time the body was sent.
+            return row.version
         if isinstance(body, list):
             current = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
             rows = input_rows.layout_rows(body, caller, now, {item.id: item for item in current})
