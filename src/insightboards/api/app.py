@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
@@ -45,13 +46,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     each wrap every message sent): wrk GET by id at 10k boards, 59-69 % -> 69-76 % of
     perf.py's limit in the same minutes."""
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files served by the app itself, not a
+    # CDN: self-hosted servers often have no internet access.
+    app = FastAPIOffline(
         title="Insightboards",
         version=__version__,
         description="A self-hosted implementation of the Quantive Results Insightboards "
         "(Dashboards) API.",
         lifespan=functools.partial(_lifespan, settings=settings),
         redirect_slashes=False,
+        # No badge from Swagger's online validator: the page would send it the
+        # document's address.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
