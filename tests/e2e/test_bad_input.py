@@ -123,3 +123,17 @@ def test_a_list_body_with_a_misspelt_key_is_refused(api: Api) -> None:
     assert "filter, sort, fields, skip, take, limit" in problem["detail"], problem
     listed = api.client.request("GET", "/dashboards", json={"filter": {"name": "one"}})
     assert listed.status_code == 200 and listed.json()["totalCount"] >= 1
+
+
+def test_a_body_not_labelled_json_is_told_so(api: Api) -> None:
+    """A body sent as text/plain, or with no Content-Type, is not read as JSON: the 400
+    says what to send instead of only that the body is not an object."""
+    board = api.create(name="kept")
+    for content_type in ("text/plain", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        for method, path in (("POST", "/dashboards"), ("PUT", f"/dashboards/{board['id']}")):
+            response = api.client.request(method, path, content=b'{"name": "x"}', headers=headers)
+            problem = assert_problem(response, 400)
+            assert "Content-Type: application/json" in problem["detail"], problem
+            assert (content_type or "no Content-Type") in problem["detail"], problem
+    assert api.get(board["id"]).json()["name"] == "kept"

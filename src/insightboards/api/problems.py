@@ -129,6 +129,11 @@ def _operations_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], int, frozen
     return operations
 
 
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 def domain_error_response(exc: InsightboardsError) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
@@ -142,8 +147,16 @@ def install(app: FastAPI) -> None:
         return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _field_errors(exc)
+        content_type = request.headers.get("content-type", "")
+        body_refused = any(error["field"].split(".")[0] == "body" for error in errors)
+        if body_refused and not _is_json(content_type):
+            # FastAPI reads a body as JSON only when it is labelled so.
+            detail = (
+                "The request body must be JSON, sent with Content-Type: application/json "
+                f"(this one came as {content_type or 'no Content-Type'})."
+            )
         return problem_response(400, detail, errors)
 
     @app.exception_handler(HTTPException)
