@@ -207,6 +207,16 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
+# Each label row with its board's row (for the read rule).
+LABELS_OF_BOARDS = dashboard_labels.join(
+    dashboards,
+    sa.and_(
+        dashboards.c.account_id == dashboard_labels.c.account_id,
+        dashboards.c.id == dashboard_labels.c.dashboard_id,
+    ),
+)
+
+
 def labelled_count(
     account_id: str, labelled: sa.ColumnElement[bool], names_one_label: bool
 ) -> sa.ScalarSelect[int]:
@@ -231,15 +241,7 @@ def label_page_query(
     order = [labels.c.board_created, labels.c.dashboard_id]
     statement = (
         sa.select(labels.c.dashboard_id)
-        .select_from(
-            labels.join(
-                dashboards,
-                sa.and_(
-                    dashboards.c.account_id == labels.c.account_id,
-                    dashboards.c.id == labels.c.dashboard_id,
-                ),
-            )
-        )
+        .select_from(LABELS_OF_BOARDS)
         .where(
             labels.c.account_id == sa.bindparam("account_id", ""),
             named,

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from insightboards.dashboards.list_repository import LABELS_OF_BOARDS
 from insightboards.dashboards.records import (
     DashboardRecord,
     GrantRecord,
@@ -346,15 +347,7 @@ def tag_usages_query(
     labels = dashboard_labels
     return (
         sa.select(labels.c.name, labels.c.title, labels.c.dashboard_id)
-        .select_from(
-            labels.join(
-                dashboards,
-                sa.and_(
-                    dashboards.c.account_id == labels.c.account_id,
-                    dashboards.c.id == labels.c.dashboard_id,
-                ),
-            )
-        )
+        .select_from(LABELS_OF_BOARDS)
         .where(labels.c.account_id == account_id, readable)
         .order_by(labels.c.name, labels.c.board_created, labels.c.dashboard_id, labels.c.position)
     )
