@@ -20,7 +20,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from insightboards import provisioning
 from insightboards.access import ROLES
 from insightboards.accounts import service as accounts
-from insightboards.config import CONFIG_VARIABLE, ConfigFileMissing, get_settings
+from insightboards.config import (
+    CONFIG_VARIABLE,
+    ConfigFileMissing,
+    default_database_url,
+    get_settings,
+)
 from insightboards.database import Database, upgrade_schema
 from insightboards.errors import InsightboardsError
 
@@ -32,7 +37,8 @@ def _add_database_option(parser: argparse.ArgumentParser) -> None:
         "--database-url",
         default=None,
         help="SQLAlchemy URL (sqlite:///path or postgresql://...); "
-        "default: $INSIGHTBOARDS_DATABASE_URL, the config file's, or ./data/insightboards.db",
+        "default: $INSIGHTBOARDS_DATABASE_URL, the config file's, or insightboards.db in "
+        "$XDG_DATA_HOME/insightboards (~/.local/share/insightboards)",
     )
     parser.add_argument(
         "--config",
@@ -225,6 +231,21 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
     return 0
 
 
+# Where the embedded database was by default until 2026-12-07: relative to the folder a
+# command ran in, so that one run elsewhere made a new, empty database there.
+_OLD_DEFAULT = Path("data") / "insightboards.db"
+
+
+def _note_the_old_default(database_url: str) -> None:
+    if database_url == default_database_url() and _OLD_DEFAULT.is_file():
+        kept = f"sqlite:///{_OLD_DEFAULT.resolve()}"
+        print(
+            f"insightboards: note: {_OLD_DEFAULT} (the default of earlier versions) is not "
+            f"used; to keep using it, pass --database-url {kept}",
+            file=sys.stderr,
+        )
+
+
 def _shown(database_url: str) -> str:
     """The URL without its password; a SQLite file by its absolute path."""
     url = make_url(database_url)
@@ -242,12 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigFileMissing, ValidationError) as error:
         print(f"insightboards: settings: {error}", file=sys.stderr)
         return EXIT_ERROR
+    # Which database, so that a command run from another folder or with another
+    # environment does not leave its reader guessing (never a password).
+    print(f"insightboards: database {_shown(database_url)}", file=sys.stderr)
+    _note_the_old_default(database_url)
     try:
         if args.command == "serve":
             return _serve(args, database_url)
-        # Which database, so that a command run from another folder or with another
-        # environment does not leave its reader guessing (never a password).
-        print(f"insightboards: database {_shown(database_url)}", file=sys.stderr)
         upgrade_schema(database_url)
         db = Database(database_url)
         try:

@@ -22,13 +22,22 @@ class ConfigFileMissing(Exception):
     pass
 
 
-DEFAULT_DATABASE_URL = "sqlite:///./data/insightboards.db"
+def data_directory() -> Path:
+    """Where the embedded database lives unless a URL says otherwise: the user's data
+    folder (`$XDG_DATA_HOME/insightboards`, else `~/.local/share/insightboards`), the same
+    whatever folder a command runs in."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "insightboards"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_directory() / 'insightboards.db'}"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INSIGHTBOARDS_")
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = Field(default_factory=default_database_url)
     # Request bodies larger than this are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # Create a demo account, user and token on first start of `serve` (empty database).

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -162,3 +165,36 @@ def test_admin_lists_accounts_users_and_teams_and_names_its_database(tmp_path: P
         assert refused.returncode == 1 and "is not an email address" in refused.stderr, bad
     missing = run_cli(url, "admin", "list-users", "--account", "0" * 24, check=False)
     assert missing.returncode == 1 and "No account" in missing.stderr
+
+
+def test_the_default_database_is_the_users_whatever_the_folder(tmp_path: Path) -> None:
+    """With no URL given, every command uses insightboards.db in the user's data folder, so
+    that an admin command run from another folder finds the server's accounts instead of
+    making an empty database there; a database at the old default (./data) is pointed at."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INSIGHTBOARDS_", "XDG_"))}
+    env["HOME"] = str(home)
+    expected = home / ".local" / "share" / "insightboards" / "insightboards.db"
+
+    def admin_in(folder: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "insightboards", "admin", *args]
+        run_env = {**env, **extra}
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=60, cwd=folder, env=run_env
+        )
+
+    made = admin_in(tmp_path / "one", "create-account", "--name", "Here")
+    assert made.returncode == 0 and f"database sqlite:///{expected}" in made.stderr
+    listed = admin_in(tmp_path / "two", "list-accounts")
+    assert [a["name"] for a in json.loads(listed.stdout)["accounts"]] == ["Here"]
+    assert not (tmp_path / "one" / "data").exists() and not (tmp_path / "two" / "data").exists()
+    elsewhere = tmp_path / "xdg"
+    moved = admin_in(tmp_path / "one", "list-accounts", XDG_DATA_HOME=str(elsewhere))
+    assert f"database sqlite:///{elsewhere / 'insightboards' / 'insightboards.db'}" in moved.stderr
+    old = tmp_path / "old"
+    (old / "data").mkdir(parents=True)
+    (old / "data" / "insightboards.db").touch()
+    noted = admin_in(old, "list-accounts")
+    assert "data/insightboards.db (the default of earlier versions) is not used" in noted.stderr
+    assert f"--database-url sqlite:///{old / 'data' / 'insightboards.db'}" in noted.stderr
