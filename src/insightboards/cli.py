@@ -117,6 +117,15 @@ def _add_people_commands(add: AddCommand) -> None:
     sub = add("create-token", "create an API token for a user (shown once)")
     sub.add_argument("--account", required=True)
     sub.add_argument("--user", required=True)
+    sub.add_argument(
+        "--expires-in",
+        type=float,
+        metavar="DAYS",
+        help="the token stops working this many days from now (fractions allowed); default: never",
+    )
+
+    sub = add("list-tokens", "list an account's tokens: id, user, created, expires, revoked")
+    sub.add_argument("--account", required=True)
 
     sub = add("revoke-token", "revoke an API token")
     sub.add_argument("--token", required=True)
@@ -150,7 +159,7 @@ def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
         accounts.change_team_members(db, args.account, args.team, args.add, args.remove)
         return {"id": args.team}
     if command == "create-token":
-        return {"token": accounts.create_token(db, args.account, args.user)}
+        return {"token": accounts.create_token(db, args.account, args.user, args.expires_in)}
     if command == "revoke-token":
         accounts.revoke_token(db, args.token)
         return {"revoked": True}
@@ -167,6 +176,8 @@ def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
         return {"users": accounts.list_users(db, args.account)}
     if command == "list-teams":
         return {"teams": accounts.list_teams(db, args.account)}
+    if command == "list-tokens":
+        return {"tokens": accounts.list_tokens(db, args.account)}
     raise AssertionError(command)
 
 

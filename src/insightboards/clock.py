@@ -1,6 +1,6 @@
 """Timestamps as stored and served: ISO 8601, UTC, millisecond precision, fixed width."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class TimestampOutOfRange(ValueError):
@@ -18,6 +18,11 @@ def _format(moment: datetime) -> str:
 
 def now_iso() -> str:
     return _format(datetime.now(UTC))
+
+
+def iso_in(days: float) -> str:
+    """The moment `days` from now."""
+    return _format(datetime.now(UTC) + timedelta(days=days))
 
 
 def normalize_timestamp(value: str) -> str | None:

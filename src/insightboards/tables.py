@@ -74,6 +74,8 @@ api_tokens = sa.Table(
     sa.Column("user_id", ID, nullable=False),
     sa.Column("date_created", TIMESTAMP, nullable=False),
     sa.Column("date_revoked", TIMESTAMP, nullable=True),
+    # When the token stops working; None: never (migration 0011).
+    sa.Column("date_expires", TIMESTAMP, nullable=True),
     sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
 )
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -198,3 +199,45 @@ def test_the_default_database_is_the_users_whatever_the_folder(tmp_path: Path) -
     noted = admin_in(old, "list-accounts")
     assert "data/insightboards.db (the default of earlier versions) is not used" in noted.stderr
     assert f"--database-url sqlite:///{old / 'data' / 'insightboards.db'}" in noted.stderr
+
+
+def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secrets(
+    tmp_path: Path,
+) -> None:
+    """`create-token --expires-in DAYS`: the token works until then and gets 401 after,
+    though the server cached its caller meanwhile; `list-tokens` shows ids and dates, never
+    a token."""
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    account = json.loads(run_cli(url, "admin", "create-account", "--name", "T").stdout)["id"]
+    user = json.loads(
+        run_cli(url, "admin", "create-user", "--account", account, "--email", "t@t.io").stdout
+    )["id"]
+    base = ("admin", "create-token", "--account", account, "--user", user)
+    for bad in ("0", "-1", "40000"):
+        refused = run_cli(url, *base, "--expires-in", bad, check=False)
+        assert refused.returncode == 1 and "--expires-in" in refused.stderr, bad
+    server = start_server(url, tmp_path / "server.log", {"INSIGHTBOARDS_DEMO": "0"})
+    try:
+
+        def status(token: str) -> httpx.Response:
+            return httpx.get(
+                f"{server.base_url}/results/api/v2/dashboards/0123456789abcdef01234567",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+
+        made = time.monotonic()
+        short = json.loads(run_cli(url, *base, "--expires-in", "0.0001").stdout)["token"]  # 8.6 s
+        lasting = json.loads(run_cli(url, *base).stdout)["token"]
+        assert status(short).status_code == 404  # known, and now cached by the server
+        assert time.monotonic() - made < 8, "too slow to see the token work before it expires"
+        time.sleep(max(0.0, 9.5 - (time.monotonic() - made)))
+        expired = status(short)
+        assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+        assert status(lasting).status_code == 404
+    finally:
+        server.stop()
+    listed = run_cli(url, "admin", "list-tokens", "--account", account).stdout
+    assert short not in listed and lasting not in listed
+    tokens = json.loads(listed)["tokens"]
+    assert [len(t["id"]) for t in tokens] == [12, 12] and {t["user_id"] for t in tokens} == {user}
+    assert tokens[0]["date_expires"] is not None and tokens[1]["date_expires"] is None

@@ -140,7 +140,13 @@ def team_ids_of(conn: sa.Connection, account_id: str, user_id: str) -> frozenset
 
 
 def insert_token(
-    conn: sa.Connection, *, account_id: str, user_id: str, token_hash: str, date_created: str
+    conn: sa.Connection,
+    *,
+    account_id: str,
+    user_id: str,
+    token_hash: str,
+    date_created: str,
+    date_expires: str | None,
 ) -> None:
     conn.execute(
         api_tokens.insert().values(
@@ -148,6 +154,7 @@ def insert_token(
             user_id=user_id,
             token_hash=token_hash,
             date_created=date_created,
+            date_expires=date_expires,
         )
     )
 
@@ -158,6 +165,7 @@ _ACTIVE_TOKEN_USER = (
         users.c.id.label("user_id"),
         users.c.role,
         accounts.c.suspended,
+        api_tokens.c.date_expires,
     )
     .select_from(
         api_tokens.join(
@@ -249,3 +257,20 @@ def list_teams(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
         {"id": team_id, "name": name, "members": by_team.get(team_id, [])}
         for team_id, name in conn.execute(query)
     ]
+
+
+def list_tokens(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
+    """The account's tokens by a short id (the start of their hash, never the token), with
+    their user and dates."""
+    query = (
+        sa.select(
+            sa.func.substr(api_tokens.c.token_hash, 1, 12).label("id"),
+            api_tokens.c.user_id,
+            api_tokens.c.date_created,
+            api_tokens.c.date_expires,
+            api_tokens.c.date_revoked,
+        )
+        .where(api_tokens.c.account_id == account_id)
+        .order_by(api_tokens.c.date_created, api_tokens.c.token_hash)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from insightboards.access import ROLES, Caller
 from insightboards.accounts import repository
-from insightboards.clock import now_iso
+from insightboards.clock import iso_in, now_iso
 from insightboards.database import Database
 from insightboards.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
 from insightboards.ids import is_valid_id, new_id
@@ -160,8 +160,13 @@ def change_team_members(
         repository.remove_team_members(conn, account_id, team_id, sorted(set(remove)))
 
 
-def create_token(db: Database, account_id: str, user_id: str) -> str:
-    """A new API token for the user. Only its hash is stored: this is the one time it is seen."""
+def create_token(
+    db: Database, account_id: str, user_id: str, expires_in_days: float | None = None
+) -> str:
+    """A new API token for the user, which stops working `expires_in_days` from now (None:
+    never). Only its hash is stored: this is the one time it is seen."""
+    if expires_in_days is not None and not 0 < expires_in_days <= MAX_TOKEN_DAYS:
+        raise BadRequest(f"--expires-in takes a number of days above 0, at most {MAX_TOKEN_DAYS}")
     token = f"ib_{account_id}_{secrets.token_urlsafe(32)}"
     with db.write() as conn:
         _require_account(conn, account_id)
@@ -173,8 +178,15 @@ def create_token(db: Database, account_id: str, user_id: str) -> str:
             user_id=user_id,
             token_hash=hash_token(token),
             date_created=now_iso(),
+            date_expires=None if expires_in_days is None else iso_in(expires_in_days),
         )
     return token
+
+
+def list_tokens(db: Database, account_id: str) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        _require_account(conn, account_id)
+        return repository.list_tokens(conn, account_id)
 
 
 def revoke_token(db: Database, token: str) -> None:
@@ -211,27 +223,33 @@ def set_suspended(db: Database, account_id: str, suspended: bool) -> None:
         repository.update_account(conn, account_id, suspended=suspended)
 
 
+# The longest a token made to expire may live (days): about a hundred years.
+MAX_TOKEN_DAYS = 36_500
 # Distinct tokens a process keeps callers for; one more starts the cache afresh.
 CACHED_CALLERS = 10_000
 
 
 class CallerCache:
-    """Token -> caller, for as long as nothing that decides who may call has changed: an
-    entry holds the auth_changes counter it was looked up at, and a request that reads
-    another counter looks the token up again."""
+    """Token -> caller, for as long as nothing that decides who may call has changed and the
+    token has not expired: an entry holds the auth_changes counter it was looked up at and
+    its token's expiry, and a request that reads another counter, or comes after the
+    expiry, looks the token up again."""
 
     def __init__(self, size: int = CACHED_CALLERS) -> None:
         self._size = size
-        self._callers: dict[str, tuple[int, Caller]] = {}
+        self._callers: dict[str, tuple[int, str | None, Caller]] = {}
 
     def get(self, token_hash: str, counter: int) -> Caller | None:
         entry = self._callers.get(token_hash)
-        return entry[1] if entry is not None and entry[0] == counter else None
+        if entry is None or entry[0] != counter:
+            return None
+        expires = entry[1]
+        return entry[2] if expires is None or now_iso() < expires else None
 
-    def keep(self, token_hash: str, counter: int, caller: Caller) -> None:
+    def keep(self, token_hash: str, counter: int, expires: str | None, caller: Caller) -> None:
         if len(self._callers) >= self._size:
             self._callers.clear()
-        self._callers[token_hash] = (counter, caller)
+        self._callers[token_hash] = (counter, expires, caller)
 
 
 def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> Caller:
@@ -249,12 +267,14 @@ def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> 
         row = repository.get_active_token_user(conn, account_id, token_hash)
         if row is None:
             raise Unauthorized("The bearer token is unknown or revoked.")
+        if row.date_expires is not None and row.date_expires <= now_iso():
+            raise Unauthorized("The bearer token has expired.")
         if row.suspended:
             raise PaymentRequired("This account is suspended.")
         team_ids = repository.team_ids_of(conn, account_id, row.user_id)
     caller = Caller(account_id=account_id, user_id=row.user_id, role=row.role, team_ids=team_ids)
     if cache is not None:
-        cache.keep(token_hash, counter, caller)
+        cache.keep(token_hash, counter, row.date_expires, caller)
     return caller
 
 
