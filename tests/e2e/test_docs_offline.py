@@ -30,3 +30,15 @@ def test_the_api_docs_load_nothing_from_another_host(
     assert "http" not in html.text  # no absolute URL at all
     if page == "/docs":
         assert '"validatorUrl": null' in html.text  # no call to Swagger's online validator
+
+
+def test_every_parameter_of_every_operation_is_described(server: Server) -> None:
+    document = httpx.get(f"{server.base_url}/openapi.json").json()
+    undescribed = [
+        (method.upper(), path, parameter["name"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+    assert undescribed == []

@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
 from insightboards.api.json_body import StrictJsonRoute
@@ -60,6 +60,11 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _COMMON = (400, 401, 402, 403)
+_FIELDS = (
+    "The fields each item keeps, comma-separated, with sub-fields in braces: "
+    "`name,tags{name,title}` (all of them when absent)."
+)
+DashboardId = Annotated[str, Path(description="The dashboard's id (24 lowercase hex characters).")]
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrictJsonRoute)
 
 
@@ -98,11 +103,24 @@ async def list_dashboards(
     database: DatabaseDep,
     caller: CallerDep,
     limits: LimitsDep,
-    skip: Annotated[int | None, Query(ge=0, le=MAX_SKIP)] = None,
-    take: Annotated[int | None, Query(ge=0, le=MAX_TAKE)] = None,
+    skip: Annotated[
+        int | None, Query(ge=0, le=MAX_SKIP, description="How many matches to pass over (0).")
+    ] = None,
+    take: Annotated[
+        int | None,
+        Query(
+            ge=0, le=MAX_TAKE, description="How many matches to answer with (100, at most 1000)."
+        ),
+    ] = None,
     limit: Annotated[int | None, Query(ge=0, le=MAX_TAKE, description="Alias of take.")] = None,
-    fields: Annotated[FieldsText | None, Query()] = None,
-    sort: Annotated[SortText | None, Query()] = None,
+    fields: Annotated[FieldsText | None, Query(description=_FIELDS)] = None,
+    sort: Annotated[
+        SortText | None,
+        Query(
+            description="Comma-separated fields, each ascending or with `-` descending: "
+            "`-dateUpdated,name`. Ties are broken by id."
+        ),
+    ] = None,
     filter: Annotated[FilterText | None, Query()] = None,
     body: Annotated[ListQuery | None, Body()] = None,
 ) -> Response:
@@ -162,7 +180,7 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
 def get_tag_usages(
     database: DatabaseDep,
     caller: CallerDep,
-    fields: Annotated[FieldsText | None, Query()] = None,
+    fields: Annotated[FieldsText | None, Query(description=_FIELDS)] = None,
 ) -> dict[str, Any]:
     return service.tag_usages(database, caller, fields)
 
@@ -173,7 +191,11 @@ def get_tag_usages(
     summary="Get the dashboard with a tag",
     responses=_responses(*_COMMON, 404) | {200: {"description": "The dashboard", "headers": _ETAG}},
 )
-def get_dashboard_by_tag(tag: str, database: DatabaseDep, caller: CallerDep) -> Response:
+def get_dashboard_by_tag(
+    tag: Annotated[str, Path(description="The dashboard's tag, unique in its account.")],
+    database: DatabaseDep,
+    caller: CallerDep,
+) -> Response:
     if not re.match(TAG_PATTERN, tag):
         raise NotFound("No dashboard with that tag.")
     return board_response(service.get_by_tag(database, caller, tag))
@@ -188,7 +210,7 @@ def get_dashboard_by_tag(tag: str, database: DatabaseDep, caller: CallerDep) -> 
     responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Saved", "headers": _ETAG}},
 )
 def save_dashboard_items(
-    id: str,
+    id: Annotated[str, Path(description="The id of the dashboard whose items are saved.")],
     database: DatabaseDep,
     caller: CallerDep,
     if_match: IfMatchDep,
@@ -225,7 +247,7 @@ def create_dashboard(
     summary="Get a dashboard",
     responses=_responses(*_COMMON, 404) | {200: {"description": "The dashboard", "headers": _ETAG}},
 )
-def get_dashboard(dashboardId: str, database: DatabaseDep, caller: CallerDep) -> Response:
+def get_dashboard(dashboardId: DashboardId, database: DatabaseDep, caller: CallerDep) -> Response:
     _check_id(dashboardId)
     return board_response(service.get(database, caller, dashboardId))
 
@@ -240,7 +262,7 @@ def get_dashboard(dashboardId: str, database: DatabaseDep, caller: CallerDep) ->
     | {200: {"description": "The updated dashboard", "headers": _ETAG}},
 )
 def update_dashboard(
-    dashboardId: str,
+    dashboardId: DashboardId,
     body: DashboardUpdate,
     database: DatabaseDep,
     caller: CallerDep,
@@ -264,7 +286,7 @@ def update_dashboard(
     responses=_responses(*_COMMON, 404, 412),
 )
 def delete_dashboard(
-    dashboardId: str, database: DatabaseDep, caller: CallerDep, if_match: IfMatchDep
+    dashboardId: DashboardId, database: DatabaseDep, caller: CallerDep, if_match: IfMatchDep
 ) -> Response:
     _check_id(dashboardId)
     service.delete(database, caller, dashboardId, if_match)
@@ -280,7 +302,7 @@ def delete_dashboard(
     | {201: {"description": "Created", "headers": _LOCATION | _ETAG}},
 )
 def clone_dashboard(
-    dashboardId: str,
+    dashboardId: DashboardId,
     request: Request,
     database: DatabaseDep,
     caller: CallerDep,
