@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import orjson
@@ -25,6 +25,9 @@ from insightboards import sqlite_functions
 from insightboards.group_commit import GroupCommit
 from insightboards.loop_reads import LoopReads, open_loop_reads
 from insightboards.tables import metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _WRITE = "insightboards_write"
 # Threads (and their connections) for reads that overlap a request's own (Database.read_aside).
@@ -321,15 +324,20 @@ class Database:
         self.engine.dispose()
 
 
-@functools.lru_cache(maxsize=1)
-def head_revision() -> str:
-    """The newest Alembic revision: the schema this version of the service needs."""
+def _alembic_config() -> "Config":
     from alembic.config import Config
-    from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", "insightboards:migrations")
-    head = ScriptDirectory.from_config(config).get_current_head()
+    return config
+
+
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest Alembic revision: the schema this version of the service needs."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -337,10 +345,8 @@ def head_revision() -> str:
 def upgrade_schema(url: str) -> None:
     """Create or upgrade the schema to the newest Alembic revision."""
     from alembic import command
-    from alembic.config import Config
 
-    config = Config()
-    config.set_main_option("script_location", "insightboards:migrations")
+    config = _alembic_config()
     database = Database(url)
     try:
         with database.write() as connection:

@@ -169,7 +169,7 @@ def test_a_name_prefix_page_walks_the_id_order_and_counts_off_the_name_index(
     assert compiled is not None
     count = list_repository.count_less_unread_query(
         caller.account_id,
-        list_repository.matching_count(caller.account_id, compiled.condition),
+        list_repository.count_of(caller.account_id, compiled.condition),
         compiled.per_board,
         access.caller_read_count(caller),
     )

@@ -176,8 +176,9 @@ def account_counts(conn: sa.Connection, account_id: str) -> tuple[int, int]:
     return 0, 0
 
 
-def _count_of(account_id: str, *conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-    """How many boards of the account meet `conditions`, as a scalar subquery."""
+def count_of(account_id: str, *conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """How many boards of the account meet `conditions`, as a scalar subquery (with no read
+    rule among them: from the conditions' index alone where they have one)."""
     return (
         sa.select(sa.func.count())
         .select_from(dashboards)
@@ -203,7 +204,7 @@ def count_readable(conn: sa.Connection, account_id: str, rule: ReadCount) -> int
         .scalar_subquery(),
         0,
     )
-    total = inheriting - _count_of(account_id, rule.denied) + _count_of(account_id, rule.other)
+    total = inheriting - count_of(account_id, rule.denied) + count_of(account_id, rule.other)
     return int(conn.execute(sa.select(total)).scalar_one())
 
 
@@ -255,12 +256,6 @@ def label_page_query(
     return PageQuery([named, read_rule], [], statement=statement)
 
 
-def matching_count(account_id: str, condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-    """How many boards meet `condition`, read or not: from the condition's index alone
-    where it has one (a name prefix, an owner), without a read rule to test at each."""
-    return _count_of(account_id, condition)
-
-
 def count_less_unread_query(
     account_id: str,
     matches: sa.ScalarSelect[int],
@@ -280,7 +275,7 @@ def count_less_unread_query(
     worth_it = sa.bindparam("uninherited", 0.0, type_=sa.Float) <= (
         counted.c.boards * sa.bindparam("ratio", 1.0, type_=sa.Float)
     )
-    unread = _count_of(account_id, rule.denied, matching) + _count_of(
+    unread = count_of(account_id, rule.denied, matching) + count_of(
         account_id, rule.unread_uninherited, matching
     )
     return sa.select(counted.c.boards, sa.case((worth_it, unread), else_=sa.null()))

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import operators
 
 from insightboards import access
 from insightboards.access import Caller
@@ -90,12 +89,8 @@ class _FilterStatements:
 
 def _by_date_created(order: list[sa.ColumnElement[Any]]) -> bool | None:
     """For a sort by dateCreated alone, whether it is descending; else None."""
-    if len(order) != 1:
-        return None
-    (term,) = order
-    if not isinstance(term, sa.UnaryExpression) or term.element is not dashboards.c.date_created:
-        return None
-    return term.modifier is operators.desc_op
+    key = list_query.one_sort_key(order)
+    return key[1] if key is not None and key[0] is dashboards.c.date_created else None
 
 
 # The statements of a compiled filter for its caller; list_query caches the compiled filters.
@@ -118,7 +113,7 @@ def _statements(
     walk = dialect.name == "sqlite" and walks_sort_index
     account_id = caller.account_id
     matches = (
-        list_repository.matching_count(account_id, compiled.condition)
+        list_repository.count_of(account_id, compiled.condition)
         if compiled.label_rows is None
         # A filter that only asks for one kind of label: the boards with one.
         else list_repository.labelled_count(

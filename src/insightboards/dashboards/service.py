@@ -35,20 +35,14 @@ from insightboards.query import projection as projection_module
 # --- the document a change writes ----------------------------------------------------------
 
 
-def _write_changed(
-    conn: sa.Connection,
-    row: DashboardRecord,
-    values: dict[str, Any],
-    limits: Limits | None,
-    unless_same: bool = False,
-) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
-    """Write `values` and the next version of the locked board `row`, with its document:
-    the row as written, the children as the transaction left them. One UPDATE: on
-    PostgreSQL a second one of a row this transaction changed re-checks its foreign key,
-    a share lock on the account that deadlocks against a clone holding it.
+Change = tuple[DashboardRecord, list[GrantRecord], bytes]
 
-    `unless_same`: raise NothingChanged instead when the document would be the one stored
-    but for the update's time stamps (the caller's transaction then rolls back)."""
+
+def _rendered_change(
+    conn: sa.Connection, row: DashboardRecord, values: dict[str, Any], limits: Limits | None
+) -> Change:
+    """The next version of the locked board `row` with `values`, its grants and its
+    document, rendered from the children as the transaction left them."""
     changed = row._replace(**values, version=row.version + 1)
     account_id, board_id = row.account_id, row.id
     grants = repository.load_grants(conn, account_id, [board_id])[board_id]
@@ -59,14 +53,25 @@ def _write_changed(
         grants,
         limits,
     )
-    if unless_same and documents.same_but_for_stamps(row.document, stored):
-        raise NothingChanged
-    repository.update(conn, account_id, board_id, {**values, "document": stored}, row.version)
     return changed, grants, stored
 
 
+def _write(
+    conn: sa.Connection, row: DashboardRecord, values: dict[str, Any], change: Change
+) -> Change:
+    """Write `values` and the change's version and document over `row`. One UPDATE: on
+    PostgreSQL a second one of a row this transaction changed re-checks its foreign key,
+    a share lock on the account that deadlocks against a clone holding it."""
+    repository.update(conn, row.account_id, row.id, {**values, "document": change[2]}, row.version)
+    return change
+
+
 class NothingChanged(Exception):
-    """A PUT that would leave the board as it is: no new version is written."""
+    """A PUT that would leave the board as it is: its transaction rolls back (the rows it
+    rewrote alike), and the board is answered as it was."""
+
+    def __init__(self, board: Served) -> None:
+        self.board = board
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -128,9 +133,8 @@ def update(
     _check_update_counts(body, limits)
     try:
         return _update(db, caller, dashboard_id, body, expected_version, limits)
-    except NothingChanged:
-        # Rolled back: the board as it is, at the version it has.
-        return get(db, caller, dashboard_id)
+    except NothingChanged as unchanged:
+        return unchanged.board
 
 
 def _update(
@@ -163,8 +167,12 @@ def _update(
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
-        changed = _write_changed(conn, row, values, limits, unless_same=True)
-        return served.after_change(conn, caller, changed)
+        change = _rendered_change(conn, row, values, limits)
+        if documents.same_but_for_stamps(row.document, change[2]):
+            assert row.document is not None
+            as_it_was = (row, change[1], row.document)
+            raise NothingChanged(served.after_change(conn, caller, as_it_was))
+        return served.after_change(conn, caller, _write(conn, row, values, change))
 
 
 def _check_update_counts(body: DashboardUpdate, limits: Limits) -> None:
@@ -275,7 +283,8 @@ def save_items(
                     previous=previous,
                 ),
             )
-        changed, _, _ = _write_changed(conn, row, {"date_updated": now}, limits)
+        values = {"date_updated": now}
+        changed, _, _ = _write(conn, row, values, _rendered_change(conn, row, values, limits))
         return changed.version
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
 
 from insightboards.errors import BadRequest
 from insightboards.query import relaxed_json
@@ -113,13 +114,23 @@ def order_by(sort: str | None, context: QueryContext) -> list[sa.ColumnElement[A
     return order
 
 
+def one_sort_key(order: list[sa.ColumnElement[Any]]) -> tuple[sa.Column[Any], bool] | None:
+    """For a sort by one column, that column and whether it is descending; else None."""
+    if len(order) != 1:
+        return None
+    (term,) = order
+    if not isinstance(term, sa.UnaryExpression) or not isinstance(term.element, sa.Column):
+        return None
+    return term.element, term.modifier is operators.desc_op
+
+
 def _sort_column(order: list[sa.ColumnElement[Any]]) -> str:
     """The column of a sort by one indexed key (no sort: id)."""
     if not order:
         return "id"
-    (term,) = order
-    assert isinstance(term, sa.UnaryExpression) and isinstance(term.element, sa.Column)
-    return term.element.name
+    key = one_sort_key(order)
+    assert key is not None
+    return key[0].name
 
 
 def sorted_by_index(sort: str | None) -> bool:
