@@ -1,7 +1,10 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from insightboards.dashboards.schemas import (
+    SETTING_STRING_PATTERN,
     DashboardCreate,
     DashboardItemIn,
     DashboardUpdate,
@@ -92,3 +95,12 @@ def test_without_null_leaves_a_schema_without_choices_alone() -> None:
     schema = {"type": "boolean"}
     without_null(schema)
     assert schema == {"type": "boolean"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(SETTING_STRING_PATTERN, fullmatch=True))
+def test_every_setting_string_the_schema_admits_is_accepted(text: str) -> None:
+    # The OpenAPI document states the one-string form by this pattern: a client that follows
+    # it must never be refused.
+    body = DashboardCreate.model_validate({"name": "x", "settings": text})
+    assert len(body.settings) == 1

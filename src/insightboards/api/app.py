@@ -23,6 +23,7 @@ from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.fast_paths import FastPaths
 from insightboards.api.health import router as health_router
 from insightboards.api.limits import BodySizeLimit
+from insightboards.api.openapi_examples import add_examples
 from insightboards.api.paths import IgnoreTrailingSlash
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
@@ -193,6 +194,7 @@ def _describe_errors_as_problems(app: FastAPI) -> None:
             schemas.pop("ValidationError", None)
             schemas["Problem"] = problems.Problem.model_json_schema()
             _describe_filter(document)
+            add_examples(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -94,9 +94,12 @@ def _check_id(dashboard_id: str) -> None:
     response_model=DashboardList,
     response_model_exclude_unset=True,
     summary="List dashboards",
-    description="Loads the dashboards the caller may read, a page at a time. The query "
-    "may come in the query string or in a JSON body; the query string wins.",
-    responses=_responses(*_COMMON),
+    description="Loads the dashboards the caller may read using filter, sort and projection "
+    "(`fields`) expressions, a page at a time, with `totalCount` (every match). The query "
+    "may come in the query string or in a JSON body; the query string wins. Reports are "
+    'dashboards too (`isReport`). The filter language is MongoDB\'s: `{"tags.name": '
+    '"OKR"}`, `{"name": {"$regex": "^Q[1-4]"}}`, `{"isReport": false}`.',
+    responses=_responses(*_COMMON) | {200: {"description": "A page of dashboards."}},
 )
 async def list_dashboards(
     request: Request,
@@ -164,7 +167,10 @@ async def list_dashboards(
     "/reports",
     response_model=list[ReportSummary],
     summary="Get the Performance and Process reports",
-    responses=_responses(*_COMMON),
+    description="Gets the Performance and Process reports of the caller's account: every "
+    "account has both. They are dashboards (`isReport: true`, tags `performance-report` and "
+    "`process-report`) that the other operations read and change like any other.",
+    responses=_responses(*_COMMON) | {200: {"description": "The reports the caller may read."}},
 )
 def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]]:
     return service.reports(database, caller)
@@ -175,7 +181,10 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
     response_model=TagUsageList,
     response_model_exclude_unset=True,
     summary="Get the labels used on dashboards, with the dashboards that carry each",
-    responses=_responses(*_COMMON),
+    description="Gets the labels (`tags`) applied to the dashboards the caller may read, "
+    "grouped by name, each with the ids of the dashboards that carry it in the order they "
+    "were created. Labels nested in a label's `items` are not counted on their own.",
+    responses=_responses(*_COMMON) | {200: {"description": "One entry per label name."}},
 )
 def get_tag_usages(
     database: DatabaseDep,
@@ -189,7 +198,10 @@ def get_tag_usages(
     "/tag/{tag}",
     response_model=DashboardPublic,
     summary="Get the dashboard with a tag",
-    responses=_responses(*_COMMON, 404) | {200: {"description": "The dashboard", "headers": _ETAG}},
+    description="Gets the dashboard with the specified tag; a tag is unique in its account. "
+    "404 when there is none or the caller may not read it.",
+    responses=_responses(*_COMMON, 404)
+    | {200: {"description": "The dashboard.", "headers": _ETAG}},
 )
 def get_dashboard_by_tag(
     tag: Annotated[str, Path(description="The dashboard's tag, unique in its account.")],
@@ -205,8 +217,12 @@ def get_dashboard_by_tag(
     "/items/{id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Save an item on a dashboard, or its whole layout",
-    description="`id` is the dashboard's id. One item is upserted by its `id` (added with a "
-    "new id when it has none); a JSON array of items replaces the board's whole layout.",
+    description="Saves an insight (dashboardItem) on an insightboard (dashboard); `id` is "
+    "the dashboard's id. One item is upserted by its `id` (added with a new id when it has "
+    "none); a JSON array of items replaces the board's whole layout. A body that names no "
+    "item (no `id`, `type`, insight field, header, `row`, `col`, `sizeX` or `sizeY`), such "
+    "as the vendor page's dashboard-shaped sample, saves nothing: 204 with the version "
+    "unchanged. Needs `update`; with `If-Match`, 412 when the board changed since.",
     responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Saved", "headers": _ETAG}},
 )
 def save_dashboard_items(
@@ -227,8 +243,13 @@ def save_dashboard_items(
     status_code=status.HTTP_201_CREATED,
     response_model=DashboardPublic,
     summary="Create a dashboard",
+    description="Creates a new dashboard in the caller's account, owned by the caller. A "
+    "`tag` is unique in its account (409 when taken); without one the service makes one up. "
+    "`settings` may come in the vendor's one-string form. The plan caps the number of "
+    "dashboards (402). The answer holds the dashboard, its URL in `Location` and its version "
+    "in `ETag`.",
     responses=_responses(*_COMMON, 409)
-    | {201: {"description": "Created", "headers": _LOCATION | _ETAG}},
+    | {201: {"description": "Created.", "headers": _LOCATION | _ETAG}},
 )
 def create_dashboard(
     body: DashboardCreate,
@@ -245,7 +266,11 @@ def create_dashboard(
     "/{dashboardId}",
     response_model=DashboardPublic,
     summary="Get a dashboard",
-    responses=_responses(*_COMMON, 404) | {200: {"description": "The dashboard", "headers": _ETAG}},
+    description="Gets a dashboard by its unique identifier (id). Needs `read`; "
+    "`currentUserAllowedActions` and `readOnly` say what the caller may do with it. The "
+    "`ETag` is its version, for `If-Match`.",
+    responses=_responses(*_COMMON, 404)
+    | {200: {"description": "The dashboard.", "headers": _ETAG}},
 )
 def get_dashboard(dashboardId: DashboardId, database: DatabaseDep, caller: CallerDep) -> Response:
     _check_id(dashboardId)
@@ -256,10 +281,13 @@ def get_dashboard(dashboardId: DashboardId, database: DatabaseDep, caller: Calle
     "/{dashboardId}",
     response_model=DashboardPublic,
     summary="Update a dashboard",
-    description="Fields present in the body replace the stored ones; fields absent keep "
-    "their value.",
+    description="Updates the dashboard with the specified id: fields present in the body "
+    "replace the stored ones; fields absent keep their value. A body with no field a PUT "
+    "changes is a 400; a PUT that changes nothing keeps the version. Needs `update` (and "
+    "`modifyPermissions` to change `access`); with `If-Match`, 412 when the board changed "
+    "since.",
     responses=_responses(*_COMMON, 404, 409, 412)
-    | {200: {"description": "The updated dashboard", "headers": _ETAG}},
+    | {200: {"description": "The updated dashboard.", "headers": _ETAG}},
 )
 def update_dashboard(
     dashboardId: DashboardId,
@@ -283,7 +311,9 @@ def update_dashboard(
     "/{dashboardId}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a dashboard",
-    responses=_responses(*_COMMON, 404, 412),
+    description="Deletes the dashboard with the specified id, its items and labels. Needs "
+    "`delete`; with `If-Match`, 412 when the board changed since.",
+    responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Deleted."}},
 )
 def delete_dashboard(
     dashboardId: DashboardId, database: DatabaseDep, caller: CallerDep, if_match: IfMatchDep
@@ -298,8 +328,11 @@ def delete_dashboard(
     status_code=status.HTTP_201_CREATED,
     response_model=DashboardPublic,
     summary="Clone a dashboard",
+    description="Clones an already existing dashboard, under the `tag` in the body (made up "
+    "when absent). Needs `read` on the source; the clone is owned by the caller and shared "
+    "as its source is. The items get new ids.",
     responses=_responses(*_COMMON, 404, 409)
-    | {201: {"description": "Created", "headers": _LOCATION | _ETAG}},
+    | {201: {"description": "Created.", "headers": _LOCATION | _ETAG}},
 )
 def clone_dashboard(
     dashboardId: DashboardId,

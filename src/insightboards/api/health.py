@@ -20,6 +20,12 @@ class Health(BaseModel):
     status: str
 
 
+def _healthy(status: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": "OK", "content": {"application/json": {"example": {"status": status}}}}
+    }
+
+
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "description": "Not ready: the database cannot be reached or its schema is not the "
@@ -35,6 +41,7 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     description="200 while the process answers requests; it reads no database. For liveness "
     "probes: restart the process when this fails.",
     response_model=Health,
+    responses=_healthy("ok"),
 )
 async def healthz() -> Health:
     return Health(status="ok")
@@ -47,7 +54,7 @@ async def healthz() -> Health:
     "needs; 503 otherwise. For readiness probes and load balancers: send no traffic while "
     "this fails.",
     response_model=Health,
-    responses=_UNAVAILABLE,
+    responses=_healthy("ready") | _UNAVAILABLE,
 )
 async def readyz(request: Request) -> Health | Response:
     database: Database = request.app.state.database

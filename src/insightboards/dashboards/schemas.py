@@ -140,8 +140,24 @@ class Setting(ApiModel):
     dynamicValues: Annotated[list[DynamicValue], Field(max_length=MAX_LIST)] = empty_list()
 
 
+# The one-string form as the OpenAPI document states it: what parse_setting_string reads,
+# with no NUL (no text field holds one), no key whose value must be a list, and values of at
+# most 500 characters (what every text field of a setting takes).
+_SETTING_KEY = r"(?!(?:valueDisplayNameAsArray|dynamicValues)\b)\w+"
+_SETTING_VALUE = r'"(?:[^"\\\x00]|\\[^\x00\n]){0,500}"'
+_SETTING_STRING_PAIR = r"\s*" + _SETTING_KEY + r"\s*:\s*" + _SETTING_VALUE + r"\s*"
+SETTING_STRING_PATTERN = f"^{_SETTING_STRING_PAIR}(?:,{_SETTING_STRING_PAIR})*,?$"
+SettingList = Annotated[list[Setting], Field(max_length=MAX_LIST)]
+SettingString = Annotated[
+    str,
+    Field(
+        pattern=SETTING_STRING_PATTERN,
+        description='A setting in the vendor\'s one-string form: `name: "session", value: "..."`.',
+    ),
+]
 Settings = Annotated[
-    list[Setting], Field(max_length=MAX_LIST), BeforeValidator(_settings_from_string)
+    SettingList,
+    BeforeValidator(_settings_from_string, json_schema_input_type=SettingList | SettingString),
 ]
 
 
@@ -163,6 +179,13 @@ Parameters = Annotated[list[Parameter], Field(max_length=MAX_LIST)]
 # --- labels (`tags`) ------------------------------------------------------------------------
 
 
+class WrappedIsActive(BaseModel):
+    """The vendor's `{"IsActive": false}` form of a label's isActive."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    IsActive: bool
+
+
 def _unwrap_is_active(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"IsActive"}:
         return value["IsActive"]
@@ -173,7 +196,9 @@ class LabelIn(ApiModel):
     id: Identifier | None = None
     name: LabelName
     title: ShortText | None = None
-    isActive: Annotated[bool, BeforeValidator(_unwrap_is_active)] = True
+    isActive: Annotated[
+        bool, BeforeValidator(_unwrap_is_active, json_schema_input_type=bool | WrappedIsActive)
+    ] = True
     createdBy: Identifier | None = None
     dateCreated: Timestamp | None = None
     items: list["LabelIn"] = empty_list()
@@ -205,11 +230,17 @@ def _grant_from_list(value: Any) -> Any:
     return {"general": value} if isinstance(value, list) else value
 
 
+GrantActions = Annotated[list[Action], Field(max_length=MAX_GRANT_ACTIONS)]
+
+
 class GrantIn(ApiModel):
-    general: Annotated[list[Action], Field(max_length=MAX_GRANT_ACTIONS)] = empty_list()
+    general: GrantActions = empty_list()
 
 
-GrantInput = Annotated[GrantIn, BeforeValidator(_grant_from_list)]
+# A bare list of actions stands for `{"general": [...]}`.
+GrantInput = Annotated[
+    GrantIn, BeforeValidator(_grant_from_list, json_schema_input_type=GrantIn | GrantActions)
+]
 
 
 class OwnerPermissionsIn(ApiModel):

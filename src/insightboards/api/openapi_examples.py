@@ -1,0 +1,70 @@
+"""Examples in the OpenAPI document. The request examples are the vendor reference page's
+sample bodies as printed (and two of this service's own); the response examples are what
+this server answered to them, recorded from a real server in `openapi_examples.json`. The
+tests check each against the schema it illustrates.
+
+They are put into the document after FastAPI has made it: FastAPI drops every `null` from
+examples given to routes, and a board's `layout: null` is part of what it shows."""
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+_RECORDED: dict[str, Any] = json.loads(
+    resources.files(__package__).joinpath("openapi_examples.json").read_text()
+)
+_VENDOR = "The vendor reference page's sample body."
+
+
+@dataclass(frozen=True)
+class Examples:
+    # Request body examples: name -> (summary, key of the recorded example).
+    request: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The success response's status and its recorded example.
+    response: tuple[str, str] | None = None
+
+
+# By method and path below the API's version prefix.
+_BY_OPERATION = {
+    ("get", "/dashboards"): Examples(
+        {"listBody": ("Boards that are not reports, last changed first", "listBody")},
+        ("200", "listPage"),
+    ),
+    ("post", "/dashboards"): Examples({"vendor": (_VENDOR, "vendorDashboard")}, ("201", "created")),
+    ("get", "/dashboards/reports"): Examples(response=("200", "reports")),
+    ("get", "/dashboards/tags/usages"): Examples(response=("200", "tagUsages")),
+    ("get", "/dashboards/tag/{tag}"): Examples(response=("200", "updated")),
+    ("put", "/dashboards/items/{id}"): Examples(
+        {
+            "insight": ("An insight tile at the top left, 6 by 4", "insightItem"),
+            "vendor": (_VENDOR + " It names no item, so it saves nothing.", "vendorDashboard"),
+        }
+    ),
+    ("get", "/dashboards/{dashboardId}"): Examples(response=("200", "board")),
+    ("put", "/dashboards/{dashboardId}"): Examples(
+        {"vendor": (_VENDOR, "vendorDashboard")}, ("200", "updated")
+    ),
+    ("post", "/dashboards/{dashboardId}/clone"): Examples(
+        {"vendor": (_VENDOR, "vendorClone")}, ("201", "cloned")
+    ),
+}
+
+
+def add_examples(document: dict[str, Any]) -> None:
+    for path, path_item in document["paths"].items():
+        below_version = "/" + path.split("/", 4)[-1] if path.startswith("/results/api/") else path
+        for method, operation in path_item.items():
+            examples = _BY_OPERATION.get((method, below_version))
+            if examples is None:
+                continue
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                media["examples"] = {
+                    name: {"summary": summary, "value": _RECORDED[key]}
+                    for name, (summary, key) in examples.request.items()
+                }
+            if examples.response is not None:
+                status, key = examples.response
+                operation["responses"][status]["content"]["application/json"]["example"] = (
+                    _RECORDED[key]
+                )
