@@ -124,7 +124,9 @@ def _add_people_commands(add: AddCommand) -> None:
         help="the token stops working this many days from now (fractions allowed); default: never",
     )
 
-    sub = add("list-tokens", "list an account's tokens: id, user, created, expires, revoked")
+    sub = add(
+        "list-tokens", "list an account's tokens: id, user, created, last used, expires, revoked"
+    )
     sub.add_argument("--account", required=True)
 
     sub = add("revoke-token", "revoke an API token")

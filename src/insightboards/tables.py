@@ -79,8 +79,19 @@ api_tokens = sa.Table(
     sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
 )
 
-# One row whose counter triggers move on every change to the five tables above (migration
-# 0009): a process that caches token -> caller knows from it when to look again.
+# When each token was last used, to within accounts.token_uses.RECORD_EVERY_SECONDS. Apart
+# from api_tokens, whose every change moves the auth_changes counter (migration 0012).
+token_uses = sa.Table(
+    "token_uses",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("date_last_used", TIMESTAMP, nullable=False),
+)
+
+# One row whose counter triggers move on every change to accounts, users, teams, team_members
+# and api_tokens (migration 0009): a process that caches token -> caller knows from it when
+# to look again.
 auth_changes = sa.Table(
     "auth_changes",
     metadata,

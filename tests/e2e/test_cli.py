@@ -205,8 +205,8 @@ def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secr
     tmp_path: Path,
 ) -> None:
     """`create-token --expires-in DAYS`: the token works until then and gets 401 after,
-    though the server cached its caller meanwhile; `list-tokens` shows ids and dates, never
-    a token."""
+    though the server cached its caller meanwhile; `list-tokens` shows ids and dates (the
+    last use too, recorded by the running server), never a token."""
     url = f"sqlite:///{tmp_path / 'tokens.db'}"
     account = json.loads(run_cli(url, "admin", "create-account", "--name", "T").stdout)["id"]
     user = json.loads(
@@ -234,10 +234,24 @@ def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secr
         expired = status(short)
         assert expired.status_code == 401 and "expired" in expired.json()["detail"]
         assert status(lasting).status_code == 404
+        unused = json.loads(run_cli(url, *base).stdout)["token"]
+        # The running server records a use within about a second, without a restart.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            tokens = json.loads(run_cli(url, "admin", "list-tokens", "--account", account).stdout)
+            if tokens["tokens"][1]["date_last_used"] is not None:
+                break
+            time.sleep(0.3)
+        assert tokens["tokens"][1]["date_last_used"] is not None, "not recorded while running"
     finally:
         server.stop()
     listed = run_cli(url, "admin", "list-tokens", "--account", account).stdout
-    assert short not in listed and lasting not in listed
+    assert short not in listed and lasting not in listed and unused not in listed
     tokens = json.loads(listed)["tokens"]
-    assert [len(t["id"]) for t in tokens] == [12, 12] and {t["user_id"] for t in tokens} == {user}
+    assert [len(t["id"]) for t in tokens] == [12, 12, 12]
+    assert {t["user_id"] for t in tokens} == {user}
     assert tokens[0]["date_expires"] is not None and tokens[1]["date_expires"] is None
+    used_short, used_lasting = tokens[0]["date_last_used"], tokens[1]["date_last_used"]
+    assert used_short is not None and tokens[0]["date_created"] <= used_short
+    assert used_lasting is not None and tokens[1]["date_created"] <= used_lasting
+    assert tokens[2]["date_last_used"] is None

@@ -3,6 +3,8 @@
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from insightboards.loop_reads import LoopReads
 from insightboards.prepared import prepare
@@ -13,6 +15,7 @@ from insightboards.tables import (
     auth_changes,
     team_members,
     teams,
+    token_uses,
     users,
 )
 
@@ -267,10 +270,37 @@ def list_tokens(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
             sa.func.substr(api_tokens.c.token_hash, 1, 12).label("id"),
             api_tokens.c.user_id,
             api_tokens.c.date_created,
+            token_uses.c.date_last_used,
             api_tokens.c.date_expires,
             api_tokens.c.date_revoked,
+        )
+        .select_from(
+            api_tokens.outerjoin(
+                token_uses,
+                (token_uses.c.account_id == api_tokens.c.account_id)
+                & (token_uses.c.token_hash == api_tokens.c.token_hash),
+            )
         )
         .where(api_tokens.c.account_id == account_id)
         .order_by(api_tokens.c.date_created, api_tokens.c.token_hash)
     )
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def record_token_uses(conn: sa.Connection, uses: dict[tuple[str, str], str]) -> None:
+    """Moves each (account, token hash)'s last use forward to the time given, never back."""
+    if not uses:
+        return
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(token_uses)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[token_uses.c.account_id, token_uses.c.token_hash],
+            set_={"date_last_used": statement.excluded.date_last_used},
+            where=token_uses.c.date_last_used < statement.excluded.date_last_used,
+        ),
+        [
+            {"account_id": account_id, "token_hash": token_hash, "date_last_used": when}
+            for (account_id, token_hash), when in sorted(uses.items())
+        ],
+    )

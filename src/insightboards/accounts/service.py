@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from insightboards.access import ROLES, Caller
 from insightboards.accounts import repository
+from insightboards.accounts.token_uses import TokenUses
 from insightboards.clock import iso_in, now_iso
 from insightboards.database import Database
 from insightboards.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
@@ -235,21 +236,33 @@ class CallerCache:
     its token's expiry, and a request that reads another counter, or comes after the
     expiry, looks the token up again."""
 
-    def __init__(self, size: int = CACHED_CALLERS) -> None:
+    def __init__(self, size: int = CACHED_CALLERS, uses: TokenUses | None = None) -> None:
         self._size = size
         self._callers: dict[str, tuple[int, str | None, Caller]] = {}
+        # Every caller this cache gives out is a use of its token.
+        self.uses = uses if uses is not None else TokenUses()
 
     def get(self, token_hash: str, counter: int) -> Caller | None:
         entry = self._callers.get(token_hash)
         if entry is None or entry[0] != counter:
             return None
-        expires = entry[1]
-        return entry[2] if expires is None or now_iso() < expires else None
+        expires, caller = entry[1], entry[2]
+        if expires is not None and now_iso() >= expires:
+            return None
+        self.uses.note(caller.account_id, token_hash)
+        return caller
 
     def keep(self, token_hash: str, counter: int, expires: str | None, caller: Caller) -> None:
         if len(self._callers) >= self._size:
             self._callers.clear()
         self._callers[token_hash] = (counter, expires, caller)
+        self.uses.note(caller.account_id, token_hash)
+
+
+def record_token_uses(db: Database, uses: dict[tuple[str, str], str]) -> None:
+    """Writes token uses taken from a TokenUses: (account, token hash) -> when."""
+    with db.write() as conn:
+        repository.record_token_uses(conn, uses)
 
 
 def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> Caller:

@@ -16,7 +16,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from insightboards import __version__
+from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
+from insightboards.accounts.token_uses import FLUSH_SECONDS, TokenUses
 from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
@@ -105,6 +107,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     board_count = await _refresh_statistics(database)
     maintenance = asyncio.create_task(_keep_statistics(database, settings, board_count))
     filling = asyncio.create_task(_store_missing_documents(database))
+    token_uses = asyncio.create_task(_record_token_uses(database, app.state.callers.uses))
     # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
     # process: moved out of the collector's view, full collections stop scanning it,
     # which removes pauses of tens of milliseconds from the latency tail.
@@ -113,6 +116,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     yield
     maintenance.cancel()
     filling.cancel()
+    token_uses.cancel()
+    await _write_token_uses(database, app.state.callers.uses)  # those noted at the end
     if app.state.loop_reads is not None:
         await app.state.loop_reads.close()
     database.dispose()
@@ -157,6 +162,23 @@ def _refresh_and_count(database: Database) -> int:
     board_count = service.boards_held(database)
     database.refresh_statistics()
     return board_count
+
+
+async def _record_token_uses(database: Database, uses: TokenUses) -> None:
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await _write_token_uses(database, uses)
+
+
+async def _write_token_uses(database: Database, uses: TokenUses) -> None:
+    taken = uses.take()
+    if not taken:
+        return
+    try:
+        await asyncio.to_thread(accounts_service.record_token_uses, database, taken)
+    except Exception:  # a busy or unreachable database: try again with the next ones
+        logger.exception("recording the last use of tokens failed")
+        uses.give_back(taken)
 
 
 async def _store_missing_documents(database: Database) -> None:
