@@ -3,11 +3,20 @@ that follows the database's schema."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from insightboards.database import Database, head_revision
-from tests.e2e.harness import Server
+from tests.e2e.harness import (
+    Server,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_reachable,
+    start_server,
+)
 from tests.e2e.test_dashboards import assert_problem
 
 
@@ -45,3 +54,25 @@ def test_a_schema_other_than_this_versions_is_not_ready_until_it_is_again(
     finally:
         _set_revision(server, head_revision())
     assert httpx.get(f"{server.base_url}/readyz").status_code == 200
+
+
+def test_a_database_that_stops_answering_is_not_ready(tmp_path: Path) -> None:
+    """PostgreSQL gone from under a running server (its database dropped, its connections
+    cut): /readyz answers 503 at once, naming neither the server nor the driver's error;
+    /healthz still 200, since restarting the process would not bring the database back."""
+    if not postgres_reachable():
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    url, name = create_postgres_database()
+    server = start_server(url, tmp_path / "server.log")
+    try:
+        assert httpx.get(f"{server.base_url}/readyz").status_code == 200
+        drop_postgres_database(name)
+        response = httpx.get(f"{server.base_url}/readyz", timeout=30)
+        problem = assert_problem(response, 503)
+        assert problem["detail"] == "The database does not answer."
+        for secret in (name, "127.0.0.1", "psycopg", "postgres"):
+            assert secret not in response.text
+        assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+    finally:
+        server.stop()
+        drop_postgres_database(name)
