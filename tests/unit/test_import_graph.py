@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "insightboards.dashboards.list_repository": 3,
     # Domain shapes and rules, and the query language, which builds SQL but runs none
     "insightboards.access": 2,
+    "insightboards.accounts.token_uses": 2,
     "insightboards.query": 2,
     "insightboards.dashboards.documents": 2,
     "insightboards.dashboards.input_rows": 2,
