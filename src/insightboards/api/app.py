@@ -22,6 +22,7 @@ from insightboards.accounts.token_uses import FLUSH_SECONDS, TokenUses
 from insightboards.api import problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
+from insightboards.api.docs_pages import router as docs_router
 from insightboards.api.fast_paths import FastPaths
 from insightboards.api.health import router as health_router
 from insightboards.api.limits import BodySizeLimit
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         "(Dashboards) API.",
         lifespan=functools.partial(_lifespan, settings=settings),
         redirect_slashes=False,
+        redoc_url=None,  # api/docs_pages.py serves it
         # No badge from Swagger's online validator: the page would send it the
         # document's address.
         swagger_ui_parameters={"validatorUrl": None},
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
     app.include_router(health_router)
+    app.include_router(docs_router)
     problems.install(app)
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -1,0 +1,41 @@
+"""/redoc, offline: ReDoc's bundle as fastapi-offline ships it, but for its one request to
+another host. The bundle shows Redocly's logo from cdn.redoc.ly, and hides it when it does
+not load; here its address is an empty `data:` URL, which never loads, so a reader's browser
+asks no host but this one (tests/e2e/test_browser_docs.py watches every request)."""
+
+import functools
+import re
+from importlib import resources
+
+from fastapi import APIRouter, Request, Response
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse
+
+OFFLINE_ASSETS = "/static-offline-docs"  # fastapi-offline's mount
+_BUNDLE_PATH = "/docs-assets/redoc.standalone.js"
+_OTHER_HOST = re.compile(rb'"https://cdn\.redoc\.ly/[^"]*"')
+
+router = APIRouter(include_in_schema=False)
+
+
+@functools.cache
+def _bundle() -> bytes:
+    shipped = resources.files("fastapi_offline").joinpath("static/redoc.standalone.js")
+    return _OTHER_HOST.sub(b'"data:,"', shipped.read_bytes())
+
+
+@router.get("/redoc")
+async def redoc(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_redoc_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=f"{request.app.title} - ReDoc",
+        redoc_js_url=f"{root}{_BUNDLE_PATH}",
+        redoc_favicon_url=f"{root}{OFFLINE_ASSETS}/favicon.png",
+        with_google_fonts=False,
+    )
+
+
+@router.get(_BUNDLE_PATH)
+async def redoc_bundle() -> Response:
+    return Response(_bundle(), media_type="text/javascript")
