@@ -114,3 +114,13 @@ def test_the_vendor_input_forms_are_admitted_by_the_schemas(document: dict[str, 
     assert not create.is_valid(
         {**vendor_forms, "tags": [{"name": "okr", "isActive": {"isActive": 1}}]}
     )
+
+
+def test_a_board_as_get_answers_it_is_a_valid_put_body(document: dict[str, Any]) -> None:
+    """Clients send back what GET gave them, server-owned fields and all."""
+    update = _validator(document, {"$ref": "#/components/schemas/DashboardUpdate"})
+    board = document["paths"]["/results/api/v1/dashboards/{dashboardId}"]["get"]["responses"][
+        "200"
+    ]["content"]["application/json"]["example"]
+    assert board["insights"] and board["tags"]  # a board with something in it
+    assert [e.message for e in update.iter_errors(board)] == []
