@@ -228,6 +228,51 @@ def test_an_update_that_changes_nothing_keeps_the_version(api: Api) -> None:
     assert again.json()["version"] == 2 and api.get(board["id"]).json() == renamed.json()
 
 
+def test_labels_sent_back_without_their_stamps_keep_them_and_the_version(api: Api) -> None:
+    """The vendor's sample PUT body sends labels without dateCreated or createdBy (and a
+    child label too): sent twice, the second changes nothing, and the labels keep the date
+    they were first created, matched by id, else by name."""
+    vendor_tags = [
+        {
+            "id": "string",
+            "isActive": {"IsActive": False},
+            "name": "string value",
+            "title": "string value",
+            "items": [{"name": "child"}],
+        },
+        {"name": "plain"},
+    ]
+    board = api.create(tags=[{"name": "plain", "title": "P"}])
+    path = f"/dashboards/{board['id']}"
+    first = api.client.put(path, json={"tags": vendor_tags})
+    assert first.status_code == 200 and first.json()["version"] == 2
+    labels = first.json()["tags"]
+    assert labels[1]["dateCreated"] == board["tags"][0]["dateCreated"]  # by name
+    assert labels[1]["id"] == board["tags"][0]["id"]
+    second = api.client.put(path, json={"tags": vendor_tags})
+    assert second.status_code == 200 and second.headers["etag"] == '"2"'
+    assert second.json() == first.json()
+    renamed = [{**vendor_tags[0], "name": "renamed"}, vendor_tags[1]]  # same id
+    third = api.client.put(path, json={"tags": renamed}).json()
+    assert third["version"] == 3
+    assert third["tags"][0]["dateCreated"] == labels[0]["dateCreated"]
+    assert third["tags"][0]["items"][0]["dateCreated"] == labels[0]["items"][0]["dateCreated"]
+
+
+def test_an_item_save_that_changes_nothing_keeps_the_version(api: Api) -> None:
+    """Saving an item as it is, or the layout GET gave, answers 204 at the same version."""
+    board = api.create(insights=[insight()], sectionHeaders=[{"header": "H", "subHeader": "s"}])
+    path = f"/dashboards/items/{board['id']}"
+    item = board["insights"][0]
+    layout = [*board["insights"], *board["sectionHeaders"]]
+    for body in (item, layout, board["sectionHeaders"][0]):
+        response = api.client.put(path, json=body)
+        assert response.status_code == 204 and response.headers["etag"] == '"1"', body
+    assert api.get(board["id"]).json() == board
+    moved = api.client.put(path, json={**item, "row": item["row"] + 1})
+    assert moved.status_code == 204 and moved.headers["etag"] == '"2"'
+
+
 def test_update_replaces_insights_but_keeps_section_headers(api: Api) -> None:
     board = api.create(insights=[insight()], sectionHeaders=[{"header": "H"}])
     updated = api.client.put(

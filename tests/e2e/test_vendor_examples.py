@@ -135,7 +135,9 @@ def _after(method: str, path: str, body: Any, state: dict[str, Any]) -> None:
         assert (board["insightsCount"], board["sectionHeadersCount"]) == (0, 0)
         assert board["version"] == 1
     elif method == "PUT":
-        assert body["name"] == "OKR Performance" and body["version"] == 2
+        # The sample body is the create's: the board is already so, and stays at version 1
+        # (its labels, sent without their dates, keep them: docs/api-notes.md).
+        assert body["name"] == "OKR Performance" and body["version"] == 1
     elif method == "DELETE":
         assert state["api"].get(state["created_id"]).status_code == 404
     elif path.endswith("/clone"):

@@ -7,32 +7,78 @@ from typing import Any, NamedTuple
 
 from insightboards import access
 from insightboards.access import ALL_BITS, Caller
-from insightboards.dashboards.records import ItemRecord
+from insightboards.dashboards.records import ItemRecord, LabelRecord
 from insightboards.dashboards.schemas import SECTION_HEADER, AccessIn, DashboardItemIn, LabelIn
 from insightboards.errors import BadRequest
 from insightboards.ids import new_id
 
 
-def label_json(label: LabelIn, caller: Caller, now: str) -> dict[str, Any]:
+def label_json(
+    label: LabelIn, caller: Caller, now: str, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A label as stored. What the input leaves out of its id and stamps is kept from the
+    label it replaces (`previous`, JSON as stored), else made new: a client that sends a
+    label back without them (the vendor's sample body does) changes nothing."""
+    previous = previous or {}
+    earlier_children = previous.get("items") or []
     return {
-        "id": label.id or new_id(),
+        "id": label.id or previous.get("id") or new_id(),
         "name": label.name,
         "title": label.title,
         "isActive": label.isActive,
-        "createdBy": label.createdBy or caller.user_id,
-        "dateCreated": label.dateCreated or now,
-        "items": [label_json(child, caller, now) for child in label.items],
+        "createdBy": label.createdBy or previous.get("createdBy") or caller.user_id,
+        "dateCreated": label.dateCreated or previous.get("dateCreated") or now,
+        "items": [
+            label_json(child, caller, now, earlier_child)
+            for child, earlier_child in zip(
+                label.items, _matching(label.items, earlier_children), strict=True
+            )
+        ],
     }
 
 
+def _matching(
+    labels: Sequence[LabelIn], earlier: Sequence[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
+    """For each label, the earlier one it replaces: the one with its id, else the first
+    one left with its name; None for a new label."""
+    left = list(earlier)
+    found: list[dict[str, Any] | None] = []
+    for label in labels:
+        match = next((e for e in left if label.id and e.get("id") == label.id), None)
+        if match is None:
+            match = next((e for e in left if e.get("name") == label.name), None)
+        if match is not None:
+            left.remove(match)
+        found.append(match)
+    return found
+
+
 def label_rows(
-    labels: Sequence[LabelIn], caller: Caller, now: str, board_created: str
+    labels: Sequence[LabelIn],
+    caller: Caller,
+    now: str,
+    board_created: str,
+    earlier: Sequence[LabelRecord] = (),
 ) -> list[dict[str, Any]]:
-    """The rows of a board's labels; `board_created` is the board's dateCreated."""
+    """The rows of a board's labels; `board_created` is the board's dateCreated, `earlier`
+    the labels they replace."""
+    stored = [
+        {
+            "id": e.label_id,
+            "name": e.name,
+            "createdBy": e.created_by,
+            "dateCreated": e.date_created,
+            "items": e.children,
+        }
+        for e in earlier
+    ]
     rows = []
     names: set[str] = set()
-    for position, label in enumerate(labels):
-        data = label_json(label, caller, now)
+    for position, (label, previous) in enumerate(
+        zip(labels, _matching(labels, stored), strict=True)
+    ):
+        data = label_json(label, caller, now, previous)
         rows.append(
             {
                 "position": position,

@@ -159,11 +159,12 @@ def _update(
                 values.update(columns)
                 repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
         if body.tags is not None:
+            earlier = repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]
             repository.replace_labels(
                 conn,
                 caller.account_id,
                 dashboard_id,
-                input_rows.label_rows(body.tags, caller, now, row.date_created),
+                input_rows.label_rows(body.tags, caller, now, row.date_created, earlier),
             )
         if body.insights is not None or body.sectionHeaders is not None:
             _replace_layout_parts(conn, caller, row, body, now)
@@ -247,7 +248,22 @@ def save_items(
     expected_version: int | None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> int:
-    """One item upserted by id, or a list replacing the board's whole layout; the new version."""
+    """One item upserted by id, or a list replacing the board's whole layout; the board's
+    version after it (the same when nothing changed)."""
+    try:
+        return _save_items(db, caller, dashboard_id, body, expected_version, limits)
+    except _ItemsUnchanged as unchanged:
+        return unchanged.version
+
+
+def _save_items(
+    db: Database,
+    caller: Caller,
+    dashboard_id: str,
+    body: DashboardItemIn | list[DashboardItemIn],
+    expected_version: int | None,
+    limits: Limits,
+) -> int:
     if isinstance(body, list):
         limits.check_counts(items=len(body))
     now = now_iso()
@@ -284,8 +300,17 @@ def save_items(
                 ),
             )
         values = {"date_updated": now}
-        changed, _, _ = _write(conn, row, values, _rendered_change(conn, row, values, limits))
-        return changed.version
+        change = _rendered_change(conn, row, values, limits)
+        if documents.same_but_for_stamps(row.document, change[2]):
+            # Rolled back, as a PUT that changes nothing: a new version for the same board
+            # would fail every other client's If-Match.
+            raise _ItemsUnchanged(row.version)
+        return _write(conn, row, values, change)[0].version
+
+
+class _ItemsUnchanged(Exception):
+    def __init__(self, version: int) -> None:
+        self.version = version
 
 
 def reports(db: Database, caller: Caller) -> list[dict[str, str]]:
