@@ -267,14 +267,28 @@ def _shown(database_url: str) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _settings_problem(error: Exception) -> str:
+    """One line per wrong setting, naming it, without pydantic's links."""
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
+    config = os.environ.get(CONFIG_VARIABLE)
+    where = f"{config}: " if config and not isinstance(error, ConfigFileMissing) else ""
+    return f"{where}{error}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.config is not None:
         os.environ[CONFIG_VARIABLE] = args.config  # read by worker processes too
     try:
+        # Read whole even when --database-url is given: a bad setting stops every command.
         database_url = args.database_url or get_settings().database_url
-    except (ConfigFileMissing, ValidationError) as error:
-        print(f"insightboards: settings: {error}", file=sys.stderr)
+        if args.database_url:
+            get_settings()
+    except (ConfigFileMissing, ValueError) as error:  # pydantic's and TOML's errors alike
+        print(f"insightboards: settings: {_settings_problem(error)}", file=sys.stderr)
         return EXIT_ERROR
     # Which database, so that a command run from another folder or with another
     # environment does not leave its reader guessing (never a password).

@@ -1,7 +1,9 @@
 """One typed settings object, read from `INSIGHTBOARDS_*` environment variables and, when
 one is named (`--config` or INSIGHTBOARDS_CONFIG), a TOML file; the environment wins."""
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +18,11 @@ from pydantic_settings import (
 
 # The environment variable naming the config file (the `--config` option sets it).
 CONFIG_VARIABLE = "INSIGHTBOARDS_CONFIG"
+
+
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
 
 
 class ConfigFileMissing(Exception):
@@ -42,7 +49,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # Create a demo account, user and token on first start of `serve` (empty database).
     demo: bool = True
-    # Requests a minute per user (token holder) and worker process; 0 turns the limit off.
+    # Requests a minute per API token and worker process; 0 turns the limit off.
     rate_limit_per_minute: int = 6000
     # What one board may hold (dashboards/limits.py); past them a change gets 400 or 413.
     max_items_per_board: int = Field(default=500, ge=1)
@@ -89,9 +96,25 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().startswith("["):
+            value = json.loads(value)  # the JSON list form, as in a config file
         if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+            value = value.split(",")
+        if isinstance(value, list):
+            return [o.strip().rstrip("/") if isinstance(o, str) else o for o in value if o != ""]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends `scheme://host[:port]`; anything else would never match, silently.
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: `*`, or scheme://host[:port] such as "
+                    "https://okr.example.com or http://localhost:8080"
+                )
+        return origins
 
 
 def get_settings() -> Settings:

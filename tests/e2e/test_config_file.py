@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.harness import start_server
 
@@ -57,8 +58,38 @@ def test_admin_takes_the_database_from_the_file_and_refuses_a_bad_one(tmp_path: 
     assert missing.returncode == 1 and "no config file at" in missing.stderr
 
 
-def run_cli_without_url(*args: str) -> subprocess.CompletedProcess[str]:
-    """`insightboards ARGS...` with no database URL given, nor any INSIGHTBOARDS_ variable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTBOARDS_")}
+@pytest.mark.parametrize("command", [("admin", "list-accounts"), ("serve", "--port", "1")])
+def test_a_bad_setting_stops_every_command_with_one_line_and_no_database_made(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """With --database-url given too, and for serve: the file, a value from the environment
+    or the file's very syntax is checked before anything is done, and said in one line."""
+    database = tmp_path / "never.db"
+    url = ("--database-url", f"sqlite:///{database}")
+    malformed, misspelt = tmp_path / "malformed.toml", tmp_path / "misspelt.toml"
+    malformed.write_text("rate_limit_per_minute = \n")
+    misspelt.write_text("rate_limit_per_minut = 5\n")
+    cases = [
+        ((), {"INSIGHTBOARDS_CONFIG": str(malformed)}, "malformed.toml: Invalid value"),
+        (("--config", str(misspelt)), {}, "rate_limit_per_minut: Extra inputs"),
+        (("--config", str(tmp_path / "no.toml")), {}, "no config file at"),
+        ((), {"INSIGHTBOARDS_RATE_LIMIT_PER_MINUTE": "abc"}, "rate_limit_per_minute: Input"),
+    ]
+    for options, env, said in cases:
+        refused = run_cli_without_url(*command, *url, *options, env=env)
+        assert refused.returncode == 1, (options, env, refused.stderr)
+        assert refused.stderr.startswith("insightboards: settings: "), refused.stderr
+        assert said in refused.stderr and "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert not database.exists()
+
+
+def run_cli_without_url(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`insightboards ARGS...` with no INSIGHTBOARDS_ variable but those of `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTBOARDS_")}
     command = [sys.executable, "-m", "insightboards", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env=clean | (env or {})
+    )
