@@ -70,6 +70,9 @@ def test_another_origin_is_refused(cors_server: Server) -> None:
     preflight = _preflight(cors_server, "http://evil.example")
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in preflight.headers
+    assert preflight.headers["content-type"] == "application/problem+json"
+    detail = preflight.json()["detail"]
+    assert "not allowed: origin" in detail and "INSIGHTBOARDS_CORS_ORIGINS" in detail
     answer = httpx.get(f"{cors_server.base_url}/healthz", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in answer.headers
 
@@ -78,9 +81,20 @@ def test_without_the_setting_no_origin_is_allowed_and_allow_is_right(server: Ser
     preflight = _preflight(server, APP)
     assert preflight.status_code == 405
     assert "access-control-allow-origin" not in preflight.headers
-    assert preflight.headers["allow"] == "GET, POST"
+    assert preflight.headers["allow"] == "GET, HEAD, POST"
+    assert "INSIGHTBOARDS_CORS_ORIGINS" in preflight.json()["detail"]  # says why
     patch = httpx.patch(f"{server.base_url}{API}/0123456789abcdef01234567")
-    assert (patch.status_code, patch.headers["allow"]) == (405, "DELETE, GET, PUT")
+    assert (patch.status_code, patch.headers["allow"]) == (405, "DELETE, GET, HEAD, PUT")
+    # The routes the OpenAPI document leaves out (the docs pages and their files) too.
+    for path, allowed in [
+        ("/docs", "GET, HEAD"),
+        ("/redoc", "GET, HEAD"),
+        ("/openapi.json", "GET, HEAD"),
+        ("/static-offline-docs/swagger-ui.css", "GET, HEAD"),
+        ("/healthz", "GET, HEAD"),
+    ]:
+        refused = httpx.post(f"{server.base_url}{path}")
+        assert (refused.status_code, refused.headers["allow"]) == (405, allowed), path
     answer = httpx.get(f"{server.base_url}/healthz", headers={"Origin": APP})
     assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
 

@@ -571,3 +571,14 @@ def test_item_save_answers_with_the_new_etag(api: Api) -> None:
         f"/dashboards/items/{board['id']}", json=insight(), headers={"If-Match": '"1"'}
     )
     assert_problem(stale, 412)
+
+
+def test_an_item_saves_errors_name_the_fields_not_the_models(api: Api) -> None:
+    """The body is one item or a list of them: an error names the field of what was sent."""
+    board = api.create()
+    path = f"/dashboards/items/{board['id']}"
+    one = assert_problem(api.client.put(path, json={"row": "x"}), 400)
+    assert [e["field"] for e in one["errors"]] == ["body.row"]
+    assert one["detail"].startswith("body.row: ")
+    listed = assert_problem(api.client.put(path, json=[{"sizeX": 0}]), 400)
+    assert [e["field"] for e in listed["errors"]] == ["body.0.sizeX"]

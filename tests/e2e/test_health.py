@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from insightboards.database import Database, head_revision
 from tests.e2e.harness import (
+    Api,
     Server,
     create_postgres_database,
     drop_postgres_database,
@@ -76,3 +77,22 @@ def test_a_database_that_stops_answering_is_not_ready(tmp_path: Path) -> None:
     finally:
         server.stop()
         drop_postgres_database(name)
+
+
+def test_head_is_answered_as_get_without_a_body(server: Server, api: Api) -> None:
+    """Load balancers and link checkers send HEAD: the GET's status and headers, no body."""
+    board = api.create()
+    token_headers = api.client.headers
+    for path, headers in [
+        ("/healthz", {}),
+        ("/readyz", {}),
+        ("/docs", {}),
+        (f"/results/api/v1/dashboards/{board['id']}", token_headers),
+        ("/results/api/v2/dashboards?take=1", token_headers),
+    ]:
+        get = httpx.get(f"{server.base_url}{path}", headers=headers)
+        head = httpx.head(f"{server.base_url}{path}", headers=headers)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["content-length"] == str(len(get.content)), path
+        assert head.headers.get("etag") == get.headers.get("etag"), path

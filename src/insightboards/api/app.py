@@ -12,18 +12,20 @@ import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from insightboards import __version__
 from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
 from insightboards.accounts.token_uses import FLUSH_SECONDS, TokenUses
-from insightboards.api import problems
+from insightboards.api import docs_pages, problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
-from insightboards.api.docs_pages import router as docs_router
 from insightboards.api.fast_paths import FastPaths
+from insightboards.api.head import HeadAsGet
 from insightboards.api.health import router as health_router
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.openapi_examples import add_examples
@@ -67,14 +69,16 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
     app.include_router(health_router)
-    app.include_router(docs_router)
+    docs_pages.install(app)
     problems.install(app)
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.limits = Limits.from_settings(settings)
     app.state.callers = CallerCache()
     fast = FastPaths(app, API_PREFIXES)
-    served: ASGIApp = BodySizeLimit(IgnoreTrailingSlash(fast), max_bytes=settings.max_body_bytes)
+    served: ASGIApp = BodySizeLimit(
+        IgnoreTrailingSlash(HeadAsGet(fast)), max_bytes=settings.max_body_bytes
+    )
     if settings.cors_origins:
         served = _cross_origin(served, settings.cors_origins)
     return AccessLog(served)
@@ -85,7 +89,7 @@ def _cross_origin(app: ASGIApp, origins: list[str]) -> ASGIApp:
     middleware): preflights answered for the headers the API reads, and the ones it
     answers with (ETag, Location) readable by the page. Tokens travel in a header, never
     in a cookie, so no credentials mode is needed."""
-    return CORSMiddleware(
+    return _CrossOrigin(
         app,
         allow_origins=origins,
         allow_methods=["GET", "POST", "PUT", "DELETE"],
@@ -93,6 +97,23 @@ def _cross_origin(app: ASGIApp, origins: list[str]) -> ASGIApp:
         expose_headers=["ETag", "Location"],
         max_age=600,
     )
+
+
+class _CrossOrigin(CORSMiddleware):
+    """Starlette's CORS middleware, whose refused preflights are problem documents that
+    say what was refused, like every other error of the API."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        return problems.problem_response(
+            400,
+            f"Cross-origin request refused (not allowed: {refused}); "
+            "INSIGHTBOARDS_CORS_ORIGINS lists the web origins that may call the API.",
+            headers={k: v for k, v in response.headers.items() if k.startswith("access-control")},
+        )
 
 
 @asynccontextmanager

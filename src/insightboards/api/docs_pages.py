@@ -7,15 +7,13 @@ import functools
 import re
 from importlib import resources
 
-from fastapi import APIRouter, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse
 
 OFFLINE_ASSETS = "/static-offline-docs"  # fastapi-offline's mount
 _BUNDLE_PATH = "/docs-assets/redoc.standalone.js"
 _OTHER_HOST = re.compile(rb'"https://cdn\.redoc\.ly/[^"]*"')
-
-router = APIRouter(include_in_schema=False)
 
 
 @functools.cache
@@ -24,7 +22,6 @@ def _bundle() -> bytes:
     return _OTHER_HOST.sub(b'"data:,"', shipped.read_bytes())
 
 
-@router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
     root = request.scope.get("root_path", "")
     return get_redoc_html(
@@ -36,6 +33,12 @@ async def redoc(request: Request) -> HTMLResponse:
     )
 
 
-@router.get(_BUNDLE_PATH)
 async def redoc_bundle() -> Response:
     return Response(_bundle(), media_type="text/javascript")
+
+
+def install(app: FastAPI) -> None:
+    # On the app itself, not through a router: FastAPI keeps included routes out of
+    # `app.routes`, where api/problems.py finds the methods a 405's Allow names.
+    app.add_api_route("/redoc", redoc, include_in_schema=False)
+    app.add_api_route(_BUNDLE_PATH, redoc_bundle, include_in_schema=False)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import Mount, Route
 from starlette.types import Send
 
 from insightboards.errors import InsightboardsError
@@ -91,10 +92,31 @@ async def send_problem(
     await send({"type": "http.response.body", "body": response.body})
 
 
+# Pydantic names the member of a union in an error's location (`DashboardItemIn`,
+# `list[DashboardItemIn]`): model names and generic types, never a field of this API.
+_UNION_MEMBER = re.compile(r"[A-Z][A-Za-z]*|[a-z]+\[.+\]")
+
+
+def _errors_of_the_sent_kind(exc: RequestValidationError) -> list[Any]:
+    """The errors, less those of a union's member that the body was not of (an object's
+    errors as a list's, say), and without the members' names in their locations."""
+    errors = []
+    sent_a_list = isinstance(exc.body, list)
+    for error in exc.errors():
+        location = list(error.get("loc", ()))
+        members = [
+            part for part in location if isinstance(part, str) and _UNION_MEMBER.fullmatch(part)
+        ]
+        if members and members[0].startswith("list[") != sent_a_list:
+            continue
+        errors.append({**error, "loc": tuple(p for p in location if p not in members)})
+    return errors or list(exc.errors())
+
+
 def _field_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
     errors = []
     detail = "The request is not valid; see errors."
-    for error in exc.errors():
+    for error in _errors_of_the_sent_kind(exc):
         location = [str(part) for part in error.get("loc", ())]
         message = str(error.get("msg", ""))
         errors.append({"field": ".".join(location), "message": message})
@@ -121,11 +143,25 @@ def _allowed_methods(request: Request) -> list[str]:
 
 @functools.cache
 def _operations_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], int, frozenset[str]]]:
+    """Each path's pattern, fixed segments and methods: the document's operations, then the
+    routes it leaves out (the docs pages, their files). A GET answers HEAD too (api/head.py)."""
+    paths = {path: {m.upper() for m in item} for path, item in app.openapi()["paths"].items()}
+    for route in app.routes:
+        if isinstance(route, Route) and route.path not in paths:
+            paths[route.path] = set(route.methods or ())
+        elif isinstance(route, Mount):
+            paths[route.path + "/{path:path}"] = {"GET"}
     operations = []
-    for path, item in app.openapi()["paths"].items():
-        pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
+    for path, methods in paths.items():
+        pattern = re.compile(
+            re.sub(
+                r"\\\{[^/]+?:path\\\}", ".+", re.sub(r"\\\{[^/:]+?\\\}", "[^/]+", re.escape(path))
+            )
+        )
         fixed = sum(1 for segment in path.split("/") if segment and "{" not in segment)
-        operations.append((pattern, fixed, frozenset(method.upper() for method in item)))
+        if "GET" in methods:
+            methods = methods | {"HEAD"}
+        operations.append((pattern, fixed, frozenset(methods)))
     return operations
 
 
@@ -165,6 +201,11 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
+            if "access-control-request-method" in request.headers:  # a browser's preflight
+                detail = (
+                    "Cross-origin calls from browsers are not enabled on this server: "
+                    "INSIGHTBOARDS_CORS_ORIGINS lists the web origins that may make them."
+                )
         return problem_response(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
