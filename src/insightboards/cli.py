@@ -129,8 +129,10 @@ def _add_people_commands(add: AddCommand) -> None:
     )
     sub.add_argument("--account", required=True)
 
-    sub = add("revoke-token", "revoke an API token")
-    sub.add_argument("--token", required=True)
+    sub = add("revoke-token", "revoke an API token: itself, or its account and id (list-tokens)")
+    sub.add_argument("--token")
+    sub.add_argument("--account")
+    sub.add_argument("--id", help="the token's id, as list-tokens shows it")
 
     sub = add("list-users", "list an account's users: id, email, name, role")
     sub.add_argument("--account", required=True)
@@ -163,7 +165,12 @@ def _run_admin(args: argparse.Namespace, db: Database) -> dict[str, Any]:
     if command == "create-token":
         return {"token": accounts.create_token(db, args.account, args.user, args.expires_in)}
     if command == "revoke-token":
-        accounts.revoke_token(db, args.token)
+        if args.token is not None and args.id is None and args.account is None:
+            accounts.revoke_token(db, args.token)
+        elif args.token is None and args.id is not None and args.account is not None:
+            accounts.revoke_token_by_id(db, args.account, args.id)
+        else:
+            raise InsightboardsError("revoke-token takes --token, or --account and --id")
         return {"revoked": True}
     if command == "set-plan":
         cap, clear = _max_dashboards(args.max_dashboards)

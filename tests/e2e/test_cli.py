@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from insightboards.accounts.service import hash_token
 from tests.e2e.harness import run_cli, start_server
 
 
@@ -255,3 +256,25 @@ def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secr
     assert used_short is not None and tokens[0]["date_created"] <= used_short
     assert used_lasting is not None and tokens[1]["date_created"] <= used_lasting
     assert tokens[2]["date_last_used"] is None
+
+
+def test_a_lost_token_is_revoked_by_the_id_list_tokens_shows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'revoke.db'}"
+    account = json.loads(run_cli(url, "admin", "create-account", "--name", "R").stdout)["id"]
+    user = json.loads(
+        run_cli(url, "admin", "create-user", "--account", account, "--email", "r@r.io").stdout
+    )["id"]
+    base = ("admin", "create-token", "--account", account, "--user", user)
+    lost, kept = (json.loads(run_cli(url, *base).stdout)["token"] for _ in range(2))
+    listed = json.loads(run_cli(url, "admin", "list-tokens", "--account", account).stdout)
+    lost_id = next(t["id"] for t in listed["tokens"] if hash_token(lost).startswith(t["id"]))
+    revoke = ("admin", "revoke-token", "--account", account, "--id")
+    assert json.loads(run_cli(url, *revoke, lost_id).stdout) == {"revoked": True}
+    again = run_cli(url, *revoke, lost_id, check=False)
+    assert again.returncode == 1 and "No such active token" in again.stderr
+    for bad in (("--id", "xyz"), ("--token", kept, "--id", lost_id), ()):
+        refused = run_cli(url, "admin", "revoke-token", "--account", account, *bad, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, bad
+    tokens = json.loads(run_cli(url, "admin", "list-tokens", "--account", account).stdout)
+    revoked = {t["id"]: t["date_revoked"] is not None for t in tokens["tokens"]}
+    assert revoked == {lost_id: True, hash_token(kept)[:12]: False}

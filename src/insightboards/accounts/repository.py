@@ -194,6 +194,16 @@ def get_active_token_user(conn: sa.Connection, account_id: str, token_hash: str)
     ).first()
 
 
+def active_token_hashes(conn: sa.Connection, account_id: str, hash_prefix: str) -> list[str]:
+    """The hashes of the account's unrevoked tokens that start with `hash_prefix`."""
+    query = sa.select(api_tokens.c.token_hash).where(
+        api_tokens.c.account_id == account_id,
+        api_tokens.c.token_hash.startswith(hash_prefix, autoescape=True),
+        api_tokens.c.date_revoked.is_(None),
+    )
+    return list(conn.execute(query).scalars())
+
+
 def revoke_token(conn: sa.Connection, account_id: str, token_hash: str, when: str) -> bool:
     result = conn.execute(
         api_tokens.update()
@@ -262,12 +272,17 @@ def list_teams(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
     ]
 
 
+# The start of a token's hash by which `list-tokens` names it (the hash of a token is the
+# only thing stored of it, and its start is no help in guessing it).
+TOKEN_ID_LENGTH = 12
+
+
 def list_tokens(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
     """The account's tokens by a short id (the start of their hash, never the token), with
     their user and dates."""
     query = (
         sa.select(
-            sa.func.substr(api_tokens.c.token_hash, 1, 12).label("id"),
+            sa.func.substr(api_tokens.c.token_hash, 1, TOKEN_ID_LENGTH).label("id"),
             api_tokens.c.user_id,
             api_tokens.c.date_created,
             token_uses.c.date_last_used,

@@ -200,6 +200,19 @@ def revoke_token(db: Database, token: str) -> None:
             raise NotFound("No such active token.")
 
 
+def revoke_token_by_id(db: Database, account_id: str, token_id: str) -> None:
+    """Revoke the token `list-tokens` names `token_id`: for a token whose holder lost it."""
+    length = repository.TOKEN_ID_LENGTH
+    if not re.fullmatch(f"[0-9a-f]{{{length}}}", token_id):
+        raise BadRequest(f"--id takes a token's id as list-tokens shows it ({length} hex digits)")
+    with db.write() as conn:
+        _require_account(conn, account_id)
+        hashes = repository.active_token_hashes(conn, account_id, token_id)
+        if len(hashes) != 1:
+            raise NotFound("No such active token." if not hashes else "That id names two tokens.")
+        repository.revoke_token(conn, account_id, hashes[0], now_iso())
+
+
 def set_plan(
     db: Database, account_id: str, plan: str | None, max_dashboards: int | None, clear_cap: bool
 ) -> None:
