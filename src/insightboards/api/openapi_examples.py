@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from insightboards.api.problems import PROBLEM_JSON, problem_body
+
 _RECORDED: dict[str, Any] = json.loads(
     resources.files(__package__).joinpath("openapi_examples.json").read_text()
 )
@@ -51,7 +53,30 @@ _BY_OPERATION = {
 }
 
 
+# A refusal of each kind, as the service words it.
+_PROBLEMS: dict[str, tuple[str, list[dict[str, str]] | None]] = {
+    "400": ("body.name: Field required", [{"field": "body.name", "message": "Field required"}]),
+    "401": ("The bearer token is unknown or revoked.", None),
+    "402": ("This account is suspended.", None),
+    "403": ("You may not update this dashboard.", None),
+    "404": ("Dashboard not found.", None),
+    "409": ("A dashboard with tag 'phe6ery4o' already exists.", None),
+    "412": (
+        "The dashboard was changed by someone else (now at version 3); reload it and try again.",
+        None,
+    ),
+    "413": ("The request body is larger than 1048576 bytes.", None),
+    "503": ("The database does not answer.", None),
+}
+
+
 def add_examples(document: dict[str, Any]) -> None:
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                media = response.get("content", {}).get(PROBLEM_JSON)
+                if media is not None and status in _PROBLEMS:
+                    media["example"] = problem_body(int(status), *_PROBLEMS[status])
     for path, path_item in document["paths"].items():
         below_version = "/" + path.split("/", 4)[-1] if path.startswith("/results/api/") else path
         for method, operation in path_item.items():
