@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from tests.e2e.harness import (
     server_on_fresh_database,
 )
 from tests.progress import register
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.hookimpl(trylast=True)  # after the terminal reporter exists
@@ -95,3 +99,12 @@ def viewer_api(clients: Callable[..., Api], tenant: Tenant) -> Api:
 def other_api(clients: Callable[..., Api], other_tenant: Tenant) -> Api:
     """The second tenant's admin."""
     return clients(other_tenant.tokens["admin"], other_tenant.account_id)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium for a module's browser tests (tests/e2e/browser.py)."""
+    from tests.e2e.browser import headless_chromium
+
+    with headless_chromium() as launched:
+        yield launched

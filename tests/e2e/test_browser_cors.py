@@ -26,7 +26,6 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage
 
 from tests.conftest import make_tenant
-from tests.e2e.browser import headless_chromium
 from tests.e2e.harness import Api, Server, server_on_fresh_database
 
 HERE = Path(__file__).parent
@@ -134,12 +133,6 @@ def cors_server(
     directory = tmp_path_factory.mktemp("browser-cors")
     with server_on_fresh_database("sqlite", directory, env) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as launched:
-        yield launched
 
 
 @dataclass

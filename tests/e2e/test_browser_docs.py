@@ -21,7 +21,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, ViewportSize
 
-from tests.e2e.browser import headless_chromium
 from tests.e2e.harness import Server
 
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "images" / "api-docs.png"
@@ -40,12 +39,6 @@ V1_OPERATIONS = {
     ("DELETE", "/results/api/v1/dashboards/{dashboardId}"),
     ("POST", "/results/api/v1/dashboards/{dashboardId}/clone"),
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as launched:
-        yield launched
 
 
 @dataclass

@@ -202,6 +202,15 @@ def test_the_default_database_is_the_users_whatever_the_folder(tmp_path: Path) -
     assert f"--database-url sqlite:///{old / 'data' / 'insightboards.db'}" in noted.stderr
 
 
+def _account_and_user(url: str) -> tuple[str, str]:
+    """A new account's id and its one user's, made with the admin commands."""
+    account = json.loads(run_cli(url, "admin", "create-account", "--name", "T").stdout)["id"]
+    user = json.loads(
+        run_cli(url, "admin", "create-user", "--account", account, "--email", "t@t.io").stdout
+    )["id"]
+    return account, user
+
+
 def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secrets(
     tmp_path: Path,
 ) -> None:
@@ -209,10 +218,7 @@ def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secr
     though the server cached its caller meanwhile; `list-tokens` shows ids and dates (the
     last use too, recorded by the running server), never a token."""
     url = f"sqlite:///{tmp_path / 'tokens.db'}"
-    account = json.loads(run_cli(url, "admin", "create-account", "--name", "T").stdout)["id"]
-    user = json.loads(
-        run_cli(url, "admin", "create-user", "--account", account, "--email", "t@t.io").stdout
-    )["id"]
+    account, user = _account_and_user(url)
     base = ("admin", "create-token", "--account", account, "--user", user)
     for bad in ("0", "-1", "40000"):
         refused = run_cli(url, *base, "--expires-in", bad, check=False)
@@ -260,10 +266,7 @@ def test_a_token_made_to_expire_stops_working_and_tokens_are_listed_without_secr
 
 def test_a_lost_token_is_revoked_by_the_id_list_tokens_shows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'revoke.db'}"
-    account = json.loads(run_cli(url, "admin", "create-account", "--name", "R").stdout)["id"]
-    user = json.loads(
-        run_cli(url, "admin", "create-user", "--account", account, "--email", "r@r.io").stdout
-    )["id"]
+    account, user = _account_and_user(url)
     base = ("admin", "create-token", "--account", account, "--user", user)
     lost, kept = (json.loads(run_cli(url, *base).stdout)["token"] for _ in range(2))
     listed = json.loads(run_cli(url, "admin", "list-tokens", "--account", account).stdout)

@@ -67,10 +67,11 @@ def _write(
 
 
 class NothingChanged(Exception):
-    """A PUT that would leave the board as it is: its transaction rolls back (the rows it
-    rewrote alike), and the board is answered as it was."""
+    """A change that would leave the board as it is: its transaction rolls back (the rows
+    it rewrote alike), and the board is answered as it was, at the version it has."""
 
-    def __init__(self, board: Served) -> None:
+    def __init__(self, version: int, board: Served | None = None) -> None:
+        self.version = version
         self.board = board
 
 
@@ -134,6 +135,7 @@ def update(
     try:
         return _update(db, caller, dashboard_id, body, expected_version, limits)
     except NothingChanged as unchanged:
+        assert unchanged.board is not None
         return unchanged.board
 
 
@@ -172,7 +174,7 @@ def _update(
         if documents.same_but_for_stamps(row.document, change[2]):
             assert row.document is not None
             as_it_was = (row, change[1], row.document)
-            raise NothingChanged(served.after_change(conn, caller, as_it_was))
+            raise NothingChanged(row.version, served.after_change(conn, caller, as_it_was))
         return served.after_change(conn, caller, _write(conn, row, values, change))
 
 
@@ -252,7 +254,7 @@ def save_items(
     version after it (the same when nothing changed)."""
     try:
         return _save_items(db, caller, dashboard_id, body, expected_version, limits)
-    except _ItemsUnchanged as unchanged:
+    except NothingChanged as unchanged:
         return unchanged.version
 
 
@@ -304,13 +306,8 @@ def _save_items(
         if documents.same_but_for_stamps(row.document, change[2]):
             # Rolled back, as a PUT that changes nothing: a new version for the same board
             # would fail every other client's If-Match.
-            raise _ItemsUnchanged(row.version)
+            raise NothingChanged(row.version)
         return _write(conn, row, values, change)[0].version
-
-
-class _ItemsUnchanged(Exception):
-    def __init__(self, version: int) -> None:
-        self.version = version
 
 
 def reports(db: Database, caller: Caller) -> list[dict[str, str]]:
