@@ -121,9 +121,9 @@ def run_create(conn: sa.Connection, caller: Caller, plan: CreatePlan) -> Served:
     """The create's transaction: the plan's cap and tag checked, the board inserted."""
     checks.check_can_create(conn, caller)
     new = plan.board
-    if plan.retagged is None:
-        checks.check_tag_free(conn, caller.account_id, new.row.tag)
-    else:
+    # A tag the client chose is checked by the unique index: the board's row goes in first
+    # and fails alone (repository.TagTaken), one statement fewer for every create.
+    if plan.retagged is not None:
         while repository.tag_taken(conn, caller.account_id, new.row.tag):
             new = plan.retagged(checks.new_tag())
     inserted = insert_new(conn, new)

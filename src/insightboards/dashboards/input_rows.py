@@ -33,7 +33,9 @@ def label_json(
             for child, earlier_child in zip(
                 label.items, _matching(label.items, earlier_children), strict=True
             )
-        ],
+        ]
+        if label.items
+        else [],
     }
 
 
@@ -42,6 +44,8 @@ def _matching(
 ) -> list[dict[str, Any] | None]:
     """For each label, the earlier one it replaces: the one with its id, else the first
     one left with its name; None for a new label."""
+    if not earlier:  # a new board's labels
+        return [None] * len(labels)
     left = list(earlier)
     found: list[dict[str, Any] | None] = []
     for label in labels:
