@@ -53,8 +53,10 @@ def vendor_list_example() -> str:
 
 # Before the example: jQuery's defaults get a success and an error callback, which $.ajax
 # hangs on each request's done and fail, so the example's own call reports its outcome, as
-# text in #outcome and as window.outcome. The empty icon spares a /favicon.ico request,
-# whose 404 Chromium would log as an error.
+# text in #outcome and as window.reported. (Not window.outcome: an element's id is a
+# property of window too, so `window.outcome` was the <pre> before jQuery reported, and a
+# test that came in before the answer read the element.) The empty icon spares a
+# /favicon.ico request, whose 404 Chromium would log as an error.
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>The vendor's jQuery example</title>
 <link rel="icon" href="data:,"></head>
@@ -63,7 +65,7 @@ PAGE = """<!doctype html>
 <script src="/jquery.min.js"></script>
 <script>
 function report(outcome) {
-  window.outcome = outcome;
+  window.reported = outcome;
   document.getElementById("outcome").textContent = JSON.stringify(outcome);
 }
 $.ajaxSetup({
@@ -161,7 +163,7 @@ def allowed_account(cors_server: Server) -> Account:
 class Outcome:
     """What the page showed and what the browser's console said."""
 
-    reported: dict[str, Any]  # window.outcome
+    reported: dict[str, Any]  # window.reported
     shown: str  # the page's text
     jquery_version: str
     logged: list[Any]  # the example's console.log(response)
@@ -184,9 +186,9 @@ def run_vendor_example(
         # A lambda, not messages.append: Playwright sets an attribute on each handler.
         page.on("console", lambda message: messages.append(message))
         page.goto(url)
-        page.wait_for_function("() => window.outcome !== undefined", timeout=10_000)
+        page.wait_for_function("() => window.reported !== undefined", timeout=10_000)
         return Outcome(
-            reported=page.evaluate("() => window.outcome"),
+            reported=page.evaluate("() => window.reported"),
             shown=page.inner_text("body"),
             jquery_version=page.evaluate("() => window.jqueryVersion"),
             logged=[m.args[0].json_value() for m in messages if m.type == "log"],
