@@ -100,8 +100,9 @@ class Settings(BaseSettings):
             value = json.loads(value)  # the JSON list form, as in a config file
         if isinstance(value, str):
             value = value.split(",")
-        if isinstance(value, list):
-            return [o.strip().rstrip("/") if isinstance(o, str) else o for o in value if o != ""]
+        if isinstance(value, list):  # blank entries (`a, `) are dropped, not refused
+            stripped = [o.strip().rstrip("/") if isinstance(o, str) else o for o in value]
+            return [o for o in stripped if o != ""]
         return value
 
     @field_validator("cors_origins")

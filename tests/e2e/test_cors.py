@@ -73,6 +73,7 @@ def test_another_origin_is_refused(cors_server: Server) -> None:
     assert preflight.headers["content-type"] == "application/problem+json"
     detail = preflight.json()["detail"]
     assert "not allowed: origin" in detail and "INSIGHTBOARDS_CORS_ORIGINS" in detail
+    assert "origin" in preflight.headers["vary"].lower()  # caches keep answers apart
     answer = httpx.get(f"{cors_server.base_url}/healthz", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in answer.headers
 

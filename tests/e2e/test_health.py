@@ -92,7 +92,7 @@ def test_head_is_answered_as_get_without_a_body(server: Server, api: Api) -> Non
     ]:
         get = httpx.get(f"{server.base_url}{path}", headers=headers)
         head = httpx.head(f"{server.base_url}{path}", headers=headers)
-        assert (head.status_code, head.content) == (200, b""), path
+        assert head.status_code == 200, path  # (httpx reads no body after a HEAD)
         assert head.headers["content-type"] == get.headers["content-type"], path
         assert head.headers["content-length"] == str(len(get.content)), path
         assert head.headers.get("etag") == get.headers.get("etag"), path

@@ -18,6 +18,8 @@ from insightboards.config import Settings
         ("*", ["*"]),
         ("http://[::1]:8080", ["http://[::1]:8080"]),
         ("", []),
+        ("https://a.example, ", ["https://a.example"]),
+        ("https://a.example, , https://b.example", ["https://a.example", "https://b.example"]),
     ],
 )
 def test_origins_are_read_from_either_list_form(

@@ -5,6 +5,7 @@ task of the server writes what was noted, every FLUSH_SECONDS, in one transactio
 is noted at most once per RECORD_EVERY_SECONDS in a process, so its recorded last use is
 exact to within that."""
 
+import threading
 import time
 
 from insightboards.clock import now_iso
@@ -21,24 +22,29 @@ class TokenUses:
         self._every = record_every_seconds
         self._recorded: dict[tuple[str, str], float] = {}
         self._pending: dict[tuple[str, str], str] = {}
+        # Requests note uses on the event loop and on worker threads; the loop takes them.
+        self._lock = threading.Lock()
 
     def note(self, account_id: str, token_hash: str) -> None:
         key = (account_id, token_hash)
         now = time.monotonic()
         recorded = self._recorded.get(key)
         if recorded is not None and now - recorded < self._every:
-            return
-        if len(self._recorded) >= _REMEMBERED:
-            self._recorded.clear()
-        self._recorded[key] = now
-        self._pending[key] = now_iso()
+            return  # the common case, without the lock
+        with self._lock:
+            if len(self._recorded) >= _REMEMBERED:
+                self._recorded.clear()
+            self._recorded[key] = now
+            self._pending[key] = now_iso()
 
     def take(self) -> dict[tuple[str, str], str]:
         """What was noted since the last take: (account, token hash) -> when."""
-        taken, self._pending = self._pending, {}
+        with self._lock:
+            taken, self._pending = self._pending, {}
         return taken
 
     def give_back(self, uses: dict[tuple[str, str], str]) -> None:
         """Uses whose write failed, to be written with the next ones."""
-        for key, when in uses.items():
-            self._pending[key] = max(when, self._pending.get(key, when))
+        with self._lock:
+            for key, when in uses.items():
+                self._pending[key] = max(when, self._pending.get(key, when))

@@ -112,7 +112,11 @@ class _CrossOrigin(CORSMiddleware):
             400,
             f"Cross-origin request refused (not allowed: {refused}); "
             "INSIGHTBOARDS_CORS_ORIGINS lists the web origins that may call the API.",
-            headers={k: v for k, v in response.headers.items() if k.startswith("access-control")},
+            headers={
+                k: v
+                for k, v in response.headers.items()
+                if k.startswith("access-control") or k == "vary"
+            },
         )
 
 

@@ -42,16 +42,20 @@ def label_json(
 def _matching(
     labels: Sequence[LabelIn], earlier: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any] | None]:
-    """For each label, the earlier one it replaces: the one with its id, else the first
-    one left with its name; None for a new label."""
+    """For each label, the earlier one it replaces: for a label sent with an id, the one with
+    that id; for one sent without, the first one left with its name whose id no sent label
+    names. None for a new label. No earlier label is replaced twice, so ids stay unique."""
     if not earlier:  # a new board's labels
         return [None] * len(labels)
-    left = list(earlier)
+    named_ids = {label.id for label in labels if label.id}
+    by_id = {e.get("id"): e for e in earlier if e.get("id") in named_ids}
+    left = [e for e in earlier if e.get("id") not in named_ids]
     found: list[dict[str, Any] | None] = []
     for label in labels:
-        match = next((e for e in left if label.id and e.get("id") == label.id), None)
-        if match is None:
-            match = next((e for e in left if e.get("name") == label.name), None)
+        if label.id:
+            found.append(by_id.pop(label.id, None))
+            continue
+        match = next((e for e in left if e.get("name") == label.name), None)
         if match is not None:
             left.remove(match)
         found.append(match)
