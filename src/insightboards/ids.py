@@ -11,9 +11,17 @@ _PROCESS_HEX = os.urandom(5).hex()
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
 
 
+# The id's first 18 characters change once a second: (that second, its prefix).
+_prefix: tuple[int, str] = (-1, "")
+
+
 def new_id() -> str:
     """A fresh id: 4 bytes of seconds, 5 random bytes per process, a 3-byte counter."""
-    return f"{int(time.time()) & 0xFFFFFFFF:08x}{_PROCESS_HEX}{next(_counter) & 0xFFFFFF:06x}"
+    global _prefix
+    second = int(time.time())
+    if second != _prefix[0]:  # a create makes 20 ids: the prefix is formatted once for them
+        _prefix = (second, f"{second & 0xFFFFFFFF:08x}{_PROCESS_HEX}")
+    return f"{_prefix[1]}{next(_counter) & 0xFFFFFF:06x}"
 
 
 def is_valid_id(value: str) -> bool:

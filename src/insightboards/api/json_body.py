@@ -19,6 +19,7 @@ from insightboards.dashboards.limits import Limits
 # The deepest document the API takes is a label tree (two levels per label); this leaves
 # room for every schema and stays far below the renderers' recursion limits (orjson: 255).
 MAX_JSON_DEPTH = 64
+_CONTAINERS = frozenset((dict, list))
 
 
 def shape_problem(value: Any, max_depth: int, max_array: int) -> str | None:
@@ -41,7 +42,7 @@ def shape_problem(value: Any, max_depth: int, max_array: int) -> str | None:
         if depth > max_depth:
             return f"The request body nests arrays and objects over {max_depth} levels deep."
         for child in children:
-            if isinstance(child, (dict, list)):
+            if type(child) in _CONTAINERS:  # orjson makes exactly these, no subclasses
                 pending.append((child, depth + 1))
     return None
 
