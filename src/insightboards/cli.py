@@ -23,6 +23,7 @@ from insightboards.accounts import service as accounts
 from insightboards.config import (
     CONFIG_VARIABLE,
     ConfigFileMissing,
+    Settings,
     default_database_url,
     get_settings,
 )
@@ -209,11 +210,10 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def _serve(args: argparse.Namespace, database_url: str) -> int:
+def _serve(args: argparse.Namespace, database_url: str, settings: Settings) -> int:
     import uvicorn
 
     upgrade_schema(database_url)
-    settings = get_settings()
     if settings.demo:
         db = Database(database_url)
         try:
@@ -291,19 +291,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[CONFIG_VARIABLE] = args.config  # read by worker processes too
     try:
         # Read whole even when --database-url is given: a bad setting stops every command.
-        database_url = args.database_url or get_settings().database_url
-        if args.database_url:
-            get_settings()
+        settings = get_settings()
     except (ConfigFileMissing, ValueError) as error:  # pydantic's and TOML's errors alike
         print(f"insightboards: settings: {_settings_problem(error)}", file=sys.stderr)
         return EXIT_ERROR
+    database_url = args.database_url or settings.database_url
     # Which database, so that a command run from another folder or with another
     # environment does not leave its reader guessing (never a password).
     print(f"insightboards: database {_shown(database_url)}", file=sys.stderr)
     _note_the_old_default(database_url)
     try:
         if args.command == "serve":
-            return _serve(args, database_url)
+            return _serve(args, database_url, settings)
         upgrade_schema(database_url)
         db = Database(database_url)
         try:

@@ -25,11 +25,10 @@ from insightboards.api import docs_pages, problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.fast_paths import FastPaths
-from insightboards.api.head import HeadAsGet
 from insightboards.api.health import router as health_router
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.openapi_examples import add_examples
-from insightboards.api.paths import IgnoreTrailingSlash
+from insightboards.api.paths import CanonicalRequests
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
 from insightboards.dashboards import served, service
@@ -47,7 +46,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the app; the schema must already be at the newest migration (`serve` sees to it).
 
     The FastAPI app serves the API; in front of it, plain ASGI layers log each request,
-    bound the body, drop trailing slashes and answer the hottest calls (api/fast_paths.py).
+    bound the body, put requests in one form (api/paths.py) and answer the hottest calls
+    (api/fast_paths.py).
     Outside FastAPI, those calls skip its own middleware (its error and telemetry layers
     each wrap every message sent): wrk GET by id at 10k boards, 59-69 % -> 69-76 % of
     perf.py's limit in the same minutes."""
@@ -76,9 +76,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.state.limits = Limits.from_settings(settings)
     app.state.callers = CallerCache()
     fast = FastPaths(app, API_PREFIXES)
-    served: ASGIApp = BodySizeLimit(
-        IgnoreTrailingSlash(HeadAsGet(fast)), max_bytes=settings.max_body_bytes
-    )
+    served: ASGIApp = BodySizeLimit(CanonicalRequests(fast), max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         served = _cross_origin(served, settings.cors_origins)
     return AccessLog(served)

@@ -71,15 +71,13 @@ _PROBLEMS: dict[str, tuple[str, list[dict[str, str]] | None]] = {
 
 
 def add_examples(document: dict[str, Any]) -> None:
-    for path_item in document["paths"].values():
-        for operation in path_item.values():
+    for path, path_item in document["paths"].items():
+        below_version = "/" + path.split("/", 4)[-1] if path.startswith("/results/api/") else path
+        for method, operation in path_item.items():
             for status, response in operation.get("responses", {}).items():
                 media = response.get("content", {}).get(PROBLEM_JSON)
                 if media is not None and status in _PROBLEMS:
                     media["example"] = problem_body(int(status), *_PROBLEMS[status])
-    for path, path_item in document["paths"].items():
-        below_version = "/" + path.split("/", 4)[-1] if path.startswith("/results/api/") else path
-        for method, operation in path_item.items():
             examples = _BY_OPERATION.get((method, below_version))
             if examples is None:
                 continue

@@ -144,7 +144,7 @@ def _allowed_methods(request: Request) -> list[str]:
 @functools.cache
 def _operations_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], int, frozenset[str]]]:
     """Each path's pattern, fixed segments and methods: the document's operations, then the
-    routes it leaves out (the docs pages, their files). A GET answers HEAD too (api/head.py)."""
+    routes it leaves out (the docs pages, their files). A GET answers HEAD too (api/paths.py)."""
     paths = {path: {m.upper() for m in item} for path, item in app.openapi()["paths"].items()}
     for route in app.routes:
         if isinstance(route, Route) and route.path not in paths:
