@@ -104,3 +104,44 @@ def test_a_suspended_account_is_refused_at_once(two_workers: Server) -> None:
     assert _statuses(two_workers, token, "/dashboards/reports") == {402}
     admin(two_workers.database_url, "resume-account", "--account", tenant.account_id)
     assert _statuses(two_workers, token, "/dashboards/reports") == {200}
+
+
+def _create_statuses(server: Server, token: str, name: str) -> set[int]:
+    """The statuses of REQUESTS creates, each on a connection of its own."""
+    statuses = set()
+    for _ in range(REQUESTS):
+        response = httpx.post(
+            f"{server.base_url}/results/api/v1/dashboards",
+            json={"name": name},
+            headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+            timeout=30,
+        )
+        statuses.add(response.status_code)
+    return statuses
+
+
+def test_a_create_checks_the_cached_caller_in_its_own_transaction(two_workers: Server) -> None:
+    """Creates take the caller last cached for their token and check the auth counter in
+    the write itself: a token revoked, or an account suspended, after it was cached writes
+    nothing, in any worker."""
+    tenant = make_tenant(two_workers, "CreateRevoked")
+    url, account = two_workers.database_url, tenant.account_id
+    token = admin(url, "create-token", "--account", account, "--user", tenant.users["member"])
+    assert _create_statuses(two_workers, token["token"], "cached") == {201}  # cached everywhere
+    admin(url, "revoke-token", "--token", token["token"])
+    assert _create_statuses(two_workers, token["token"], "revoked") == {401}
+
+    owner = tenant.tokens["admin"]
+    assert _create_statuses(two_workers, owner, "cached") == {201}
+    admin(url, "suspend-account", "--account", account)
+    assert _create_statuses(two_workers, owner, "suspended") == {402}
+    admin(url, "resume-account", "--account", account)
+
+    names = httpx.get(
+        f"{two_workers.base_url}/results/api/v1/dashboards",
+        params={"fields": "name", "take": "500"},
+        headers={"Authorization": f"Bearer {owner}"},
+        timeout=30,
+    ).json()["items"]
+    assert not {"revoked", "suspended"} & {board["name"] for board in names}
+    assert len([board for board in names if board["name"] == "cached"]) == 2 * REQUESTS

@@ -230,3 +230,28 @@ def test_gets_on_postgresql_survive_the_loss_of_the_loops_connections(
     answers = [api.get(created["id"]) for _ in range(2 * POSTGRES_CONNECTIONS)]
     assert [answer.status_code for answer in answers] == [200] * (2 * POSTGRES_CONNECTIONS)
     assert answers[-1].json() == created
+
+
+def test_a_create_whose_caller_changed_spends_its_budget_once(
+    limited: tuple[Server, Tenant],
+) -> None:
+    """A create that finds the auth counter moved since its caller was cached goes to the
+    route, which authenticates afresh: the request is counted once, not twice."""
+    server, _ = limited
+    tenant = make_tenant(server, "FastChanged")
+    member = {"Authorization": f"Bearer {tenant.tokens['member']}"}
+    with httpx.Client(base_url=f"{server.base_url}/results/api/v1", headers=member) as client:
+        first = client.post("/dashboards", json={"name": "one"})  # 1 of 5, caches the token
+        # Any auth change moves the counter: here, a token of another user.
+        admin(
+            server.database_url,
+            "create-token",
+            "--account",
+            tenant.account_id,
+            "--user",
+            tenant.users["viewer"],
+        )
+        answers = [client.post("/dashboards", json={"name": name}) for name in "abcd"]
+        refused = client.post("/dashboards", json={"name": "six"})
+    assert [answer.status_code for answer in [first, *answers]] == [201] * 5
+    assert_problem(refused, 429)

@@ -222,7 +222,8 @@ _AUTH_CHANGES = sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1)
 
 def auth_changes_counter(conn: sa.Connection) -> int:
     """Moves with every change to accounts, users, teams and tokens (migration 0009)."""
-    return int(conn.execute(_AUTH_CHANGES).scalar_one())
+    ((counter,),) = prepare(_AUTH_CHANGES, conn.dialect).rows(conn)
+    return int(counter)
 
 
 async def auth_changes_counter_on_loop(reads: LoopReads) -> int:

@@ -265,6 +265,16 @@ class CallerCache:
         self.uses.note(caller.account_id, token_hash)
         return caller
 
+    def latest(self, token_hash: str) -> tuple[int, Caller] | None:
+        """The caller last looked up for the token, and the counter it was looked up at,
+        whatever the counter is now: for a write that checks the counter itself, in its
+        transaction (`check_counter`). None if there is none, or the token has expired."""
+        entry = self._callers.get(token_hash)
+        if entry is None or (entry[1] is not None and now_iso() >= entry[1]):
+            return None
+        self.uses.note(entry[2].account_id, token_hash)
+        return entry[0], entry[2]
+
     def keep(self, token_hash: str, counter: int, expires: str | None, caller: Caller) -> None:
         if len(self._callers) >= self._size:
             self._callers.clear()
@@ -304,6 +314,19 @@ def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> 
     return caller
 
 
+class CallerChanged(Exception):
+    """Something that decides who may call changed since the caller was looked up: the
+    write that checked it did nothing, and the request must be authenticated afresh."""
+
+
+def check_counter(conn: sa.Connection, counter: int) -> None:
+    """Raise CallerChanged unless the auth counter is still `counter`. In a write's
+    transaction, this orders the write after every auth change committed before it (on
+    SQLite none can commit during it), as a check on the loop before the write would."""
+    if repository.auth_changes_counter(conn) != counter:
+        raise CallerChanged
+
+
 def token_account(token: str) -> str | None:
     """The account id inside a well-formed token, None for anything else."""
     match = _TOKEN_PATTERN.match(token)
@@ -316,3 +339,10 @@ async def cached_caller(reads: LoopReads, cache: CallerCache, token: str) -> Cal
     if _TOKEN_PATTERN.match(token) is None:
         return None
     return cache.get(hash_token(token), await repository.auth_changes_counter_on_loop(reads))
+
+
+def last_cached_caller(cache: CallerCache, token: str) -> tuple[int, Caller] | None:
+    """The caller last cached for `token` and its counter, unchecked (CallerCache.latest)."""
+    if _TOKEN_PATTERN.match(token) is None:
+        return None
+    return cache.latest(hash_token(token))

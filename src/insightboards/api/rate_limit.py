@@ -51,6 +51,14 @@ class RateLimiter:
                 )
             bucket.tokens -= 1
 
+    def refund(self, key: str) -> None:
+        """Give back a request `spend` took, for a request another path answers and spends
+        for again."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.tokens = min(float(self.per_minute), bucket.tokens + 1)
+
     def _sweep(self, now: float) -> None:
         if now - self._last_sweep < IDLE_SECONDS:
             return
