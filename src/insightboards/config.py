@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     max_items_per_board: int = Field(default=500, ge=1)
     max_labels_per_board: int = Field(default=500, ge=1)
     max_board_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # How much history each board keeps (dashboards/history.py): its last so many versions
+    # (0: all of them), and of those only the ones younger than so many days (0: any age).
+    # The current version is always kept.
+    history_keep_versions: int = Field(default=100, ge=0)
+    history_keep_days: int = Field(default=0, ge=0)
     # A list (its page and its count) is cancelled past this many milliseconds (400).
     list_time_limit_ms: int = Field(default=1000, ge=1)
     # A client must send a request's whole header block within this many seconds of opening

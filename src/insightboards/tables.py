@@ -269,5 +269,24 @@ dashboard_grants = sa.Table(
     ),
 )
 
+# Every version of every board (dashboards/history.py): how it was made, by whom, when, and
+# which top-level fields of the document it changed. A version's document is stored here
+# once the board moves past it; until then it is dashboards.document, so that a create
+# writes one small row more, not its document twice.
+dashboard_versions = sa.Table(
+    "dashboard_versions",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("dashboard_id", ID, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    # create, clone, update, access, items, layout, restore; "earlier" for the version a
+    # board had when history began to be kept (migration 0013)
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("user_id", ID, nullable=True),
+    sa.Column("date", TIMESTAMP, nullable=False),
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Column("document", sa.LargeBinary, nullable=True),
+)
+
 # A result row of any shape (rows are read by column name).
 AnyRow = sa.Row[*tuple[Any, ...]]

@@ -3,7 +3,7 @@
 - `re2`: the format of `$regex` in the `Filter` schema. Schemathesis cannot know which
   strings RE2 compiles, so it is told: literal text, and a sample of RE2 constructs.
 - A check: `412 Precondition Failed` only when `If-Match` names a version the board does not
-  have. The configuration admits 412 for a valid request to the three operations that take
+  have. The configuration admits 412 for a valid request to the four operations that take
   `If-Match` (a stale ETag is well-formed input, like an unknown id that gets 404); this
   check makes sure 412 is never answered for any other reason.
 """

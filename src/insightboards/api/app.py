@@ -31,7 +31,7 @@ from insightboards.api.openapi_examples import add_examples
 from insightboards.api.paths import CanonicalRequests
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
-from insightboards.dashboards import served, service
+from insightboards.dashboards import history, served, service
 from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import without_null
 from insightboards.database import Database
@@ -134,6 +134,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     maintenance = asyncio.create_task(_keep_statistics(database, settings, board_count))
     filling = asyncio.create_task(_store_missing_documents(database))
     token_uses = asyncio.create_task(_record_token_uses(database, app.state.callers.uses))
+    expiring = asyncio.create_task(_drop_expired_versions(database, app.state.limits))
     # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
     # process: moved out of the collector's view, full collections stop scanning it,
     # which removes pauses of tens of milliseconds from the latency tail.
@@ -143,6 +144,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     maintenance.cancel()
     filling.cancel()
     token_uses.cancel()
+    expiring.cancel()
     await _write_token_uses(database, app.state.callers.uses)  # those noted at the end
     if app.state.loop_reads is not None:
         await app.state.loop_reads.close()
@@ -205,6 +207,26 @@ async def _write_token_uses(database: Database, uses: TokenUses) -> None:
     except Exception:  # a busy or unreachable database: try again with the next ones
         logger.exception("recording the last use of tokens failed")
         uses.give_back(taken)
+
+
+# How often versions past the days a board keeps them are looked for (history.py).
+EXPIRED_VERSIONS_SECONDS = 3600
+
+
+async def _drop_expired_versions(database: Database, limits: Limits) -> None:
+    """Versions older than the history's days, of boards that no longer change (a change
+    drops its own board's): at start, and every hour."""
+    while limits.version_days_kept:
+        try:
+            dropped = await asyncio.to_thread(history.drop_expired, database, limits)
+        except Exception:  # a busy database: the next round drops them
+            logger.exception("dropping expired versions failed")
+        else:
+            if dropped:
+                logger.info(
+                    "dropped %d versions older than %d days", dropped, limits.version_days_kept
+                )
+        await asyncio.sleep(EXPIRED_VERSIONS_SECONDS)
 
 
 async def _store_missing_documents(database: Database) -> None:

@@ -4,18 +4,23 @@ import re
 from typing import Annotated, Any
 
 import anyio.to_thread
+import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
 from insightboards.api.json_body import StrictJsonRoute
 from insightboards.api.problems import PROBLEM_JSON
-from insightboards.dashboards import creating, listing, service
+from insightboards.dashboards import creating, history, listing, service
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.responses import (
     DashboardList,
     DashboardPublic,
+    DashboardStored,
+    PatchOperation,
     ReportSummary,
     TagUsageList,
+    VersionList,
 )
 from insightboards.dashboards.schemas import (
     MAX_SKIP,
@@ -41,6 +46,7 @@ _problem: dict[str, Any] = {
 _ETAG = {
     "ETag": {"description": "The dashboard's version, for If-Match.", "schema": {"type": "string"}}
 }
+JSON_PATCH = "application/json-patch+json"
 _LOCATION = {"Location": {"description": "The new dashboard's URL.", "schema": {"type": "string"}}}
 
 
@@ -346,3 +352,108 @@ def clone_dashboard(
     clone = creating.clone(database, caller, dashboardId, body or CloneRequest(), limits)
     base = request.url.path.removesuffix(f"/{dashboardId}/clone")
     return board_response(clone, status.HTTP_201_CREATED, f"{base}/{clone.id}")
+
+
+# --- history (dashboards/history.py) --------------------------------------------------------
+
+
+class JsonPatchResponse(JSONResponse):
+    """A JSON Patch, already serialized (JSONResponse: FastAPI documents its schema)."""
+
+    media_type = JSON_PATCH
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else super().render(content)
+
+
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version of the board.")]
+_VERSION_STORED = (
+    "The board as that version left it, without the fields that depend on who asks "
+    "(`usersCount`, `currentUserAllowedActions`, `readOnly`)."
+)
+
+
+@router.get(
+    "/{dashboardId}/versions",
+    response_model=VersionList,
+    summary="List a dashboard's versions",
+    description="The versions the board keeps, newest first: each with its kind (how it was "
+    "made), its author, its time and the top-level fields it changed; `totalCount` counts "
+    "them all. Every change makes one (create, clone, PUT, item or layout save, restore). "
+    "A board keeps its last 100 versions unless the server is set otherwise. Needs `read`.",
+    responses=_responses(*_COMMON, 404) | {200: {"description": "A page of versions."}},
+)
+def list_versions(
+    dashboardId: DashboardId,
+    database: DatabaseDep,
+    caller: CallerDep,
+    skip: Annotated[
+        int, Query(ge=0, le=MAX_SKIP, description="How many versions to pass over (0).")
+    ] = 0,
+    take: Annotated[
+        int, Query(ge=0, le=MAX_TAKE, description="How many to answer with (100, at most 1000).")
+    ] = 100,
+) -> Response:
+    _check_id(dashboardId)
+    page = history.versions(database, caller, dashboardId, skip, take)
+    return Response(orjson.dumps(page), media_type="application/json")
+
+
+@router.get(
+    "/{dashboardId}/versions/{version}",
+    response_model=DashboardStored,
+    summary="Get a version of a dashboard",
+    description=f"{_VERSION_STORED} 404 for a version the board does not keep. Needs `read`.",
+    responses=_responses(*_COMMON, 404) | {200: {"description": "The board at that version."}},
+)
+def get_version(
+    dashboardId: DashboardId, version: VersionNumber, database: DatabaseDep, caller: CallerDep
+) -> Response:
+    _check_id(dashboardId)
+    document = history.version_document(database, caller, dashboardId, version)
+    return Response(document, media_type="application/json")
+
+
+@router.get(
+    "/{dashboardId}/versions/{version}/diff/{other}",
+    response_model=list[PatchOperation],
+    summary="Compare two versions of a dashboard",
+    description="The JSON Patch (RFC 6902) that turns the first version of the board into the "
+    "second (either may be older), over the documents `GET .../versions/{version}` answers. "
+    "Needs `read`.",
+    response_class=JsonPatchResponse,
+    responses=_responses(*_COMMON, 404) | {200: {"description": "The patch."}},
+)
+def diff_versions(
+    dashboardId: DashboardId,
+    version: VersionNumber,
+    other: VersionNumber,
+    database: DatabaseDep,
+    caller: CallerDep,
+) -> Response:
+    _check_id(dashboardId)
+    return JsonPatchResponse(history.diff(database, caller, dashboardId, version, other))
+
+
+@router.post(
+    "/{dashboardId}/versions/{version}/restore",
+    response_model=DashboardPublic,
+    summary="Restore a version of a dashboard",
+    description="Makes a new version of the board equal to that one, as a PUT of its "
+    "document would (the stamps of the change are the restore's). Needs `update`, and "
+    "`modifyPermissions` when the version's access differs; with `If-Match`, 412 when the "
+    "board changed since. 409 if another board took the version's tag since. A board that "
+    "is that version already keeps its version.",
+    responses=_responses(*_COMMON, 404, 409, 412)
+    | {200: {"description": "The restored dashboard.", "headers": _ETAG}},
+)
+def restore_version(
+    dashboardId: DashboardId,
+    version: VersionNumber,
+    database: DatabaseDep,
+    caller: CallerDep,
+    if_match: IfMatchDep,
+    limits: LimitsDep,
+) -> Response:
+    _check_id(dashboardId)
+    return board_response(service.restore(database, caller, dashboardId, version, if_match, limits))

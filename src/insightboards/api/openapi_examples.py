@@ -50,6 +50,14 @@ _BY_OPERATION = {
     ("post", "/dashboards/{dashboardId}/clone"): Examples(
         {"vendor": (_VENDOR, "vendorClone")}, ("201", "cloned")
     ),
+    ("get", "/dashboards/{dashboardId}/versions"): Examples(response=("200", "versions")),
+    ("get", "/dashboards/{dashboardId}/versions/{version}"): Examples(response=("200", "version")),
+    ("get", "/dashboards/{dashboardId}/versions/{version}/diff/{other}"): Examples(
+        response=("200", "versionDiff")
+    ),
+    ("post", "/dashboards/{dashboardId}/versions/{version}/restore"): Examples(
+        response=("200", "restored")
+    ),
 }
 
 
@@ -88,6 +96,5 @@ def add_examples(document: dict[str, Any]) -> None:
                 }
             if examples.response is not None:
                 status, key = examples.response
-                operation["responses"][status]["content"]["application/json"]["example"] = (
-                    _RECORDED[key]
-                )
+                for media in operation["responses"][status]["content"].values():
+                    media["example"] = _RECORDED[key]

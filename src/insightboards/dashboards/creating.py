@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from insightboards.access import Caller
 from insightboards.access import boards as access_boards
 from insightboards.clock import now_iso
-from insightboards.dashboards import checks, documents, input_rows, repository, served
+from insightboards.dashboards import (
+    checks,
+    documents,
+    history,
+    history_repository,
+    input_rows,
+    repository,
+    served,
+)
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, labels_in
 from insightboards.dashboards.records import DashboardRecord, GrantRecord, ItemRecord, LabelRecord
@@ -57,9 +65,10 @@ def new_board(
 
 
 def insert_new(
-    conn: sa.Connection, new: NewBoard
+    conn: sa.Connection, new: NewBoard, kind: str = "create"
 ) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
-    """Insert a new board, its children and its document."""
+    """Insert a new board, its children, its document and its first version (`kind`:
+    create or clone)."""
     account_id, board_id = new.row.account_id, new.row.id
     repository.insert_dashboard(
         conn, {"account_id": account_id, **new.columns, "document": new.stored}
@@ -68,6 +77,7 @@ def insert_new(
         repository.CHILD_TABLES, (new.items, new.labels, new.grants), strict=True
     ):
         repository.insert_children(conn, table, account_id, board_id, rows)
+    history_repository.record_new(conn, account_id, [history.new_version(new.row, kind)])
     return new.row, new.grant_records, new.stored
 
 
@@ -199,7 +209,7 @@ def clone(
             grants,
             limits,
         )
-        return served.after_change(conn, caller, insert_new(conn, new))
+        return served.after_change(conn, caller, insert_new(conn, new, kind="clone"))
 
 
 def _access_of_clone(

@@ -195,17 +195,18 @@ def same_but_for_stamps(before: bytes | None, after: bytes) -> bool:
     time and version, and who and when last saved each section header."""
     if before is None:  # stored before documents were (migration 0008): say it changed
         return False
-
-    def unstamped(stored: bytes) -> dict[str, Any]:
-        document = decode(stored)
-        for key in _BOARD_STAMPS:
-            document.pop(key, None)
-        for item in document.get("sectionHeaders", []):
-            for key in _HEADER_STAMPS:
-                item.get("sectionHeader", {}).pop(key, None)
-        return document
-
     return unstamped(before) == unstamped(after)
+
+
+def unstamped(stored: bytes) -> dict[str, Any]:
+    """A stored document, parsed, less the stamps of the write that stored it."""
+    document = decode(stored)
+    for key in _BOARD_STAMPS:
+        document.pop(key, None)
+    for item in document.get("sectionHeaders", []):
+        for key in _HEADER_STAMPS:
+            item.get("sectionHeader", {}).pop(key, None)
+    return document
 
 
 def decode(stored: bytes) -> dict[str, Any]:

@@ -22,6 +22,9 @@ class Limits:
     labels_per_board: int
     board_bytes: int
     list_time_limit_ms: int
+    # The history a board keeps (0: no bound): versions, and days.
+    versions_kept: int = 0
+    version_days_kept: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Limits":
@@ -30,6 +33,8 @@ class Limits:
             labels_per_board=settings.max_labels_per_board,
             board_bytes=settings.max_board_bytes,
             list_time_limit_ms=settings.list_time_limit_ms,
+            versions_kept=settings.history_keep_versions,
+            version_days_kept=settings.history_keep_days,
         )
 
     @property

@@ -96,8 +96,8 @@ class Source(ApiModel):
     sourceId: str | None
 
 
-class DashboardPublic(ApiModel):
-    """A dashboard as served: the vendor's keys, plus accountId, dates and version."""
+class DashboardStored(ApiModel):
+    """A dashboard as every caller sees it alike: as stored, and as its history keeps it."""
 
     id: str = Field(json_schema_extra=READ_ONLY)
     accountId: str = Field(json_schema_extra=READ_ONLY)
@@ -121,6 +121,11 @@ class DashboardPublic(ApiModel):
     notificationsCount: int = Field(json_schema_extra=READ_ONLY)
     insightsCount: int = Field(json_schema_extra=READ_ONLY)
     sectionHeadersCount: int = Field(json_schema_extra=READ_ONLY)
+
+
+class DashboardPublic(DashboardStored):
+    """A dashboard as served: the vendor's keys, plus accountId, dates and version."""
+
     usersCount: int = Field(json_schema_extra=READ_ONLY)
     currentUserAllowedActions: list[Action] = Field(json_schema_extra=READ_ONLY)
     readOnly: bool = Field(json_schema_extra=READ_ONLY)
@@ -185,3 +190,35 @@ class DashboardList(ApiModel):
     items: list[DashboardProjected]  # type: ignore[valid-type]
     count: int
     totalCount: int
+
+
+VersionKind = Literal["create", "clone", "update", "access", "item", "layout", "restore", "earlier"]
+
+
+class VersionSummary(ApiModel):
+    """One version of a board: how it was made, by whom, when, and the top-level fields of
+    the dashboard it changed."""
+
+    version: int
+    kind: VersionKind = Field(
+        description="create, clone; update (a PUT), access (a PUT that changed only access), "
+        "item (one item saved), layout (the whole layout saved), restore; earlier: the "
+        "version a board had when history began to be kept, whose author is unknown."
+    )
+    userId: str | None
+    date: str
+    changedFields: list[str]
+
+
+class VersionList(ApiModel):
+    items: list[VersionSummary]
+    totalCount: int
+
+
+class PatchOperation(ApiModel):
+    """One operation of a JSON Patch (RFC 6902)."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str
+    value: Any = None
+    from_: str | None = Field(default=None, alias="from")

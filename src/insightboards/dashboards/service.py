@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from insightboards import access
 from insightboards.access import Caller
@@ -17,6 +18,8 @@ from insightboards.clock import now_iso
 from insightboards.dashboards import (
     checks,
     documents,
+    history,
+    history_repository,
     input_rows,
     list_repository,
     repository,
@@ -28,7 +31,7 @@ from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, labels_in
 from insightboards.dashboards.records import DashboardRecord, GrantRecord
 from insightboards.dashboards.schemas import DashboardItemIn, DashboardUpdate
 from insightboards.database import Database
-from insightboards.errors import NotFound
+from insightboards.errors import BadRequest, NotFound
 from insightboards.ids import new_id
 from insightboards.query import projection as projection_module
 
@@ -57,12 +60,20 @@ def _rendered_change(
 
 
 def _write(
-    conn: sa.Connection, row: DashboardRecord, values: dict[str, Any], change: Change
+    conn: sa.Connection,
+    caller: Caller,
+    row: DashboardRecord,
+    values: dict[str, Any],
+    change: Change,
+    kind: str,
+    limits: Limits,
 ) -> Change:
-    """Write `values` and the change's version and document over `row`. One UPDATE: on
-    PostgreSQL a second one of a row this transaction changed re-checks its foreign key,
-    a share lock on the account that deadlocks against a clone holding it."""
+    """Write `values` and the change's version and document over `row`, and record the
+    version (history.py; `kind` says how it was made). One UPDATE: on PostgreSQL a second
+    one of a row this transaction changed re-checks its foreign key, a share lock on the
+    account that deadlocks against a clone holding it."""
     repository.update(conn, row.account_id, row.id, {**values, "document": change[2]}, row.version)
+    history.record_change(conn, caller, row, change[0], change[2], kind, limits)
     return change
 
 
@@ -147,35 +158,78 @@ def _update(
     expected_version: int | None,
     limits: Limits,
 ) -> Served:
+    with db.write() as conn:
+        return _update_in(conn, caller, dashboard_id, body, expected_version, limits, "update")
+
+
+def _update_in(
+    conn: sa.Connection,
+    caller: Caller,
+    dashboard_id: str,
+    body: DashboardUpdate,
+    expected_version: int | None,
+    limits: Limits,
+    kind: str,
+) -> Served:
+    """A PUT's change, in the transaction `conn` (`kind`: update, or restore)."""
     now = now_iso()
     needed = access_boards.needed_for_update(body.model_fields_set)
-    with db.write() as conn:
-        authorized = checks.load_authorized(conn, caller, dashboard_id, needed)
-        row = authorized.row
-        checks.check_version(row, expected_version)
-        values = _changed_columns(conn, row, body, now)
-        if body.access is not None:
-            columns, new_grants = input_rows.access_columns(body.access)
-            if _access_changes(row, authorized.grants, columns, new_grants):
-                access_boards.check_may_change_permissions(authorized.allowed)
-                values.update(columns)
-                repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
-        if body.tags is not None:
-            earlier = repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]
-            repository.replace_labels(
-                conn,
-                caller.account_id,
-                dashboard_id,
-                input_rows.label_rows(body.tags, caller, now, row.date_created, earlier),
-            )
-        if body.insights is not None or body.sectionHeaders is not None:
-            _replace_layout_parts(conn, caller, row, body, now)
-        change = _rendered_change(conn, row, values, limits)
-        if documents.same_but_for_stamps(row.document, change[2]):
-            assert row.document is not None
-            as_it_was = (row, change[1], row.document)
-            raise NothingChanged(row.version, served.after_change(conn, caller, as_it_was))
-        return served.after_change(conn, caller, _write(conn, row, values, change))
+    authorized = checks.load_authorized(conn, caller, dashboard_id, needed)
+    row = authorized.row
+    checks.check_version(row, expected_version)
+    values = _changed_columns(conn, row, body, now)
+    if body.access is not None:
+        columns, new_grants = input_rows.access_columns(body.access)
+        if _access_changes(row, authorized.grants, columns, new_grants):
+            access_boards.check_may_change_permissions(authorized.allowed)
+            values.update(columns)
+            repository.replace_grants(conn, caller.account_id, dashboard_id, new_grants)
+    if body.tags is not None:
+        earlier = repository.load_labels(conn, caller.account_id, [dashboard_id])[dashboard_id]
+        repository.replace_labels(
+            conn,
+            caller.account_id,
+            dashboard_id,
+            input_rows.label_rows(body.tags, caller, now, row.date_created, earlier),
+        )
+    if body.insights is not None or body.sectionHeaders is not None:
+        _replace_layout_parts(conn, caller, row, body, now)
+    change = _rendered_change(conn, row, values, limits)
+    if documents.same_but_for_stamps(row.document, change[2]):
+        assert row.document is not None
+        as_it_was = (row, change[1], row.document)
+        raise NothingChanged(row.version, served.after_change(conn, caller, as_it_was))
+    written = _write(conn, caller, row, values, change, kind, limits)
+    return served.after_change(conn, caller, written)
+
+
+def restore(
+    db: Database,
+    caller: Caller,
+    dashboard_id: str,
+    number: int,
+    expected_version: int | None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Served:
+    """A new version of the board equal to its version `number`, made as a PUT of that
+    version's document would make it (its access changed only with modifyPermissions;
+    its tag refused if another board took it since). Nothing changes when the board is
+    that already."""
+    try:
+        with db.write() as conn:
+            checks.load_authorized(conn, caller, dashboard_id, "update")
+            stored = history.stored_version(conn, caller, dashboard_id, number)
+            try:
+                body = DashboardUpdate.model_validate(documents.decode(stored))
+            except ValidationError as refused:  # kept before a bound that refuses it now
+                raise BadRequest(
+                    f"Version {number} cannot be restored: {refused.errors()[0]['msg']}."
+                ) from None
+            _check_update_counts(body, limits)
+            return _update_in(conn, caller, dashboard_id, body, expected_version, limits, "restore")
+    except NothingChanged as unchanged:
+        assert unchanged.board is not None
+        return unchanged.board
 
 
 def _check_update_counts(body: DashboardUpdate, limits: Limits) -> None:
@@ -240,6 +294,7 @@ def delete(db: Database, caller: Caller, dashboard_id: str, expected_version: in
         row = checks.load_authorized(conn, caller, dashboard_id, "delete").row
         checks.check_version(row, expected_version)
         repository.delete(conn, caller.account_id, dashboard_id, row.version)
+        history_repository.drop_board(conn, caller.account_id, dashboard_id)
 
 
 def save_items(
@@ -307,7 +362,8 @@ def _save_items(
             # Rolled back, as a PUT that changes nothing: a new version for the same board
             # would fail every other client's If-Match.
             raise NothingChanged(row.version)
-        return _write(conn, row, values, change)[0].version
+        kind = "layout" if isinstance(body, list) else "item"
+        return _write(conn, caller, row, values, change, kind, limits)[0].version
 
 
 def reports(db: Database, caller: Caller) -> list[dict[str, str]]:

@@ -1,0 +1,150 @@
+"""A board's history: every version, with how it was made (its kind), by whom, when, and
+the top-level fields it changed; a version's document; the JSON Patch (RFC 6902) from one
+version to another. Restoring a version is a change like a PUT (service.restore).
+
+Each change records its version in the transaction that makes it: version 1 when a board
+is made (insert_new), the next with every change after (`record_change`), which also
+stores the document of the version the board moves past and drops what retention no
+longer keeps (Limits.versions_kept, version_days_kept). Old versions of boards that no
+longer change are dropped by age in the background (`drop_expired`).
+"""
+
+from typing import Any
+
+import jsonpatch
+import orjson
+import sqlalchemy as sa
+
+from insightboards.access import Caller
+from insightboards.clock import iso_in
+from insightboards.dashboards import checks, documents
+from insightboards.dashboards import history_repository as repository
+from insightboards.dashboards.limits import Limits
+from insightboards.dashboards.records import DashboardRecord
+from insightboards.database import Database
+from insightboards.errors import NotFound
+
+# A PUT that changes nothing but `access` is recorded as an access change.
+_ACCESS_ONLY = ["access"]
+
+
+def changed_fields(before: bytes | None, after: bytes) -> list[str]:
+    """The top-level fields in which two stored documents differ, less a write's stamps
+    (all of the later one's when there is no earlier one)."""
+    new = documents.unstamped(after)
+    if before is None:
+        return sorted(new)
+    old = documents.unstamped(before)
+    return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+
+
+def new_version(row: DashboardRecord, kind: str) -> dict[str, Any]:
+    """Version 1 of a board about to be inserted (`row`), for record_new."""
+    return {
+        "dashboard_id": row.id,
+        "kind": kind,
+        "user_id": row.created_by_id,
+        "date": row.date_created,
+        "fields": [],
+    }
+
+
+def record_change(
+    conn: sa.Connection,
+    caller: Caller,
+    before: DashboardRecord,
+    after: DashboardRecord,
+    stored: bytes,
+    kind: str,
+    limits: Limits,
+) -> None:
+    """The version `after` (its stored document `stored`) that the caller's change of kind
+    `kind` makes of the board at `before`."""
+    fields = changed_fields(before.document, stored)
+    if kind == "update" and fields == _ACCESS_ONLY:
+        kind = "access"
+    repository.record_change(
+        conn,
+        before.account_id,
+        before.id,
+        (before.version, before.document),
+        {
+            "version": after.version,
+            "kind": kind,
+            "user_id": caller.user_id,
+            "date": after.date_updated,
+            "fields": fields,
+        },
+        limits.versions_kept,
+        _dropped_before(limits),
+    )
+
+
+def _dropped_before(limits: Limits) -> str:
+    """Versions older than this are not kept ("" keeps every age)."""
+    return iso_in(-limits.version_days_kept) if limits.version_days_kept else ""
+
+
+def _version_item(version: repository.Version) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "kind": version.kind,
+        "userId": version.user_id,
+        "date": version.date,
+        "changedFields": version.fields,
+    }
+
+
+def versions(
+    db: Database, caller: Caller, dashboard_id: str, skip: int, take: int
+) -> dict[str, Any]:
+    """A page of the board's versions, newest first, and how many it keeps."""
+    with db.read() as conn:
+        checks.load_authorized(conn, caller, dashboard_id, "read")
+        page, total = repository.versions(conn, caller.account_id, dashboard_id, skip, take)
+    return {"items": [_version_item(version) for version in page], "totalCount": total}
+
+
+def _document(conn: sa.Connection, caller: Caller, dashboard_id: str, number: int) -> bytes:
+    found = repository.version(conn, caller.account_id, dashboard_id, number)
+    if found is None or found.document is None:
+        raise NotFound(f"The dashboard keeps no version {number}.")
+    return found.document
+
+
+def version_document(db: Database, caller: Caller, dashboard_id: str, number: int) -> bytes:
+    """The board as it was at version `number` (JSON): its document as stored, without the
+    fields that depend on who asks (documents.CALLER_FIELDS)."""
+    with db.read() as conn:
+        checks.load_authorized(conn, caller, dashboard_id, "read")
+        return _document(conn, caller, dashboard_id, number) + b"}"
+
+
+def stored_version(conn: sa.Connection, caller: Caller, dashboard_id: str, number: int) -> bytes:
+    """Version `number`'s stored document, in a transaction that checked access already."""
+    return _document(conn, caller, dashboard_id, number)
+
+
+def diff(db: Database, caller: Caller, dashboard_id: str, first: int, second: int) -> bytes:
+    """The JSON Patch that turns version `first` of the board into version `second`."""
+    with db.read() as conn:
+        checks.load_authorized(conn, caller, dashboard_id, "read")
+        before = documents.decode(_document(conn, caller, dashboard_id, first))
+        after = documents.decode(_document(conn, caller, dashboard_id, second))
+    return orjson.dumps(jsonpatch.make_patch(before, after).patch)
+
+
+def drop_expired(db: Database, limits: Limits, batch: int = 500) -> int:
+    """Drop, batch by batch, every version older than the days kept but the current ones;
+    how many. A board's own changes drop its expired versions too; this is for boards that
+    no longer change."""
+    if not limits.version_days_kept:
+        return 0
+    dropped_before = _dropped_before(limits)
+    after: tuple[str, str, int] | None = ("", "", 0)
+    dropped = 0
+    while after is not None:
+        with db.write() as conn:
+            after, count = repository.drop_old(conn, dropped_before, after, batch)
+        dropped += count
+    return dropped
