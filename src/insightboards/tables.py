@@ -271,8 +271,9 @@ dashboard_grants = sa.Table(
 
 # Every version of every board (dashboards/history.py): how it was made, by whom, when, and
 # which top-level fields of the document it changed. A version's document is stored here
-# once the board moves past it; until then it is dashboards.document, so that a create
-# writes one small row more, not its document twice.
+# once the board moves past it; until then it is dashboards.document. A board's first
+# version is recorded when the board moves past it (its row tells it until then), so that
+# a create writes nothing here.
 dashboard_versions = sa.Table(
     "dashboard_versions",
     metadata,

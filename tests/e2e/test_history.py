@@ -196,6 +196,8 @@ def test_clones_start_their_own_history(api: Api) -> None:
     assert clone.status_code == 201, clone.text
     page = _versions(api, clone.json()["id"])
     assert [(v["version"], v["kind"]) for v in page["items"]] == [(1, "clone")]
+    assert _versions(api, clone.json()["id"], skip=1) == {"items": [], "totalCount": 1}
+    assert _versions(api, clone.json()["id"], take=0) == {"items": [], "totalCount": 1}
 
 
 @pytest.fixture(scope="module", params=backends())

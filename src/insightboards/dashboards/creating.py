@@ -13,8 +13,6 @@ from insightboards.clock import now_iso
 from insightboards.dashboards import (
     checks,
     documents,
-    history,
-    history_repository,
     input_rows,
     repository,
     served,
@@ -65,10 +63,10 @@ def new_board(
 
 
 def insert_new(
-    conn: sa.Connection, new: NewBoard, kind: str = "create"
+    conn: sa.Connection, new: NewBoard
 ) -> tuple[DashboardRecord, list[GrantRecord], bytes]:
-    """Insert a new board, its children, its document and its first version (`kind`:
-    create or clone)."""
+    """Insert a new board, its children and its document (its first version is told by its
+    row: history.unrecorded)."""
     account_id, board_id = new.row.account_id, new.row.id
     repository.insert_dashboard(
         conn, {"account_id": account_id, **new.columns, "document": new.stored}
@@ -77,7 +75,6 @@ def insert_new(
         repository.CHILD_TABLES, (new.items, new.labels, new.grants), strict=True
     ):
         repository.insert_children(conn, table, account_id, board_id, rows)
-    history_repository.record_new(conn, account_id, [history.new_version(new.row, kind)])
     return new.row, new.grant_records, new.stored
 
 
@@ -209,7 +206,7 @@ def clone(
             grants,
             limits,
         )
-        return served.after_change(conn, caller, insert_new(conn, new, kind="clone"))
+        return served.after_change(conn, caller, insert_new(conn, new))
 
 
 def _access_of_clone(

@@ -2,11 +2,12 @@
 the top-level fields it changed; a version's document; the JSON Patch (RFC 6902) from one
 version to another. Restoring a version is a change like a PUT (service.restore).
 
-Each change records its version in the transaction that makes it: version 1 when a board
-is made (insert_new), the next with every change after (`record_change`), which also
-stores the document of the version the board moves past and drops what retention no
-longer keeps (Limits.versions_kept, version_days_kept). Old versions of boards that no
-longer change are dropped by age in the background (`drop_expired`).
+Each change records the version it makes in its own transaction (`record_change`), stores
+the document of the version the board moves past, and drops what retention no longer
+keeps (Limits.versions_kept, version_days_kept). A create records nothing: a board's
+first version, like the one a board had when history began to be kept (migration 0013),
+is told by the board's row (`unrecorded`) until a change records it. Old versions of
+boards that no longer change are dropped by age in the background (`drop_expired`).
 """
 
 from typing import Any
@@ -38,15 +39,19 @@ def changed_fields(before: bytes | None, after: bytes) -> list[str]:
     return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
 
 
-def new_version(row: DashboardRecord, kind: str) -> dict[str, Any]:
-    """Version 1 of a board about to be inserted (`row`), for record_new."""
-    return {
-        "dashboard_id": row.id,
-        "kind": kind,
-        "user_id": row.created_by_id,
-        "date": row.date_created,
-        "fields": [],
-    }
+def unrecorded(row: DashboardRecord) -> repository.Version:
+    """The board's current version as its row tells it, with its document: the first
+    (made by its creator, as a create or a clone), or one made before history was kept."""
+    first = row.version == 1
+    kind = ("clone" if row.source_application == "clone" else "create") if first else "earlier"
+    return repository.Version(
+        version=row.version,
+        kind=kind,
+        user_id=row.created_by_id if first else None,
+        date=row.date_updated,
+        fields=[],
+        document=row.document,
+    )
 
 
 def record_change(
@@ -67,7 +72,7 @@ def record_change(
         conn,
         before.account_id,
         before.id,
-        (before.version, before.document),
+        unrecorded(before),
         {
             "version": after.version,
             "kind": kind,
@@ -95,42 +100,63 @@ def _version_item(version: repository.Version) -> dict[str, Any]:
     }
 
 
+def _versions_page(
+    conn: sa.Connection, row: DashboardRecord, skip: int, take: int
+) -> tuple[list[repository.Version], int]:
+    """The recorded versions, and the current one first if it is not recorded yet."""
+    current = repository.recorded_version(conn, row.account_id, row.id, row.version)
+    if current is not None:
+        return repository.recorded(conn, row.account_id, row.id, skip, take)
+    first = [unrecorded(row)] if skip == 0 and take > 0 else []
+    page, total = repository.recorded(
+        conn, row.account_id, row.id, max(skip - 1, 0), take - len(first)
+    )
+    return first + page, total + 1
+
+
 def versions(
     db: Database, caller: Caller, dashboard_id: str, skip: int, take: int
 ) -> dict[str, Any]:
     """A page of the board's versions, newest first, and how many it keeps."""
     with db.read() as conn:
-        checks.load_authorized(conn, caller, dashboard_id, "read")
-        page, total = repository.versions(conn, caller.account_id, dashboard_id, skip, take)
+        row = checks.load_authorized(conn, caller, dashboard_id, "read").row
+        page, total = _versions_page(conn, row, skip, take)
     return {"items": [_version_item(version) for version in page], "totalCount": total}
 
 
-def _document(conn: sa.Connection, caller: Caller, dashboard_id: str, number: int) -> bytes:
-    found = repository.version(conn, caller.account_id, dashboard_id, number)
-    if found is None or found.document is None:
+def _document(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes:
+    """Version `number`'s stored document (the current one's is on the board's row)."""
+    found = (
+        row.document
+        if number == row.version
+        else getattr(
+            repository.recorded_version(conn, row.account_id, row.id, number), "document", None
+        )
+    )
+    if found is None:
         raise NotFound(f"The dashboard keeps no version {number}.")
-    return found.document
+    return found
 
 
 def version_document(db: Database, caller: Caller, dashboard_id: str, number: int) -> bytes:
     """The board as it was at version `number` (JSON): its document as stored, without the
     fields that depend on who asks (documents.CALLER_FIELDS)."""
     with db.read() as conn:
-        checks.load_authorized(conn, caller, dashboard_id, "read")
-        return _document(conn, caller, dashboard_id, number) + b"}"
+        row = checks.load_authorized(conn, caller, dashboard_id, "read").row
+        return _document(conn, row, number) + b"}"
 
 
-def stored_version(conn: sa.Connection, caller: Caller, dashboard_id: str, number: int) -> bytes:
+def stored_version(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes:
     """Version `number`'s stored document, in a transaction that checked access already."""
-    return _document(conn, caller, dashboard_id, number)
+    return _document(conn, row, number)
 
 
 def diff(db: Database, caller: Caller, dashboard_id: str, first: int, second: int) -> bytes:
     """The JSON Patch that turns version `first` of the board into version `second`."""
     with db.read() as conn:
-        checks.load_authorized(conn, caller, dashboard_id, "read")
-        before = documents.decode(_document(conn, caller, dashboard_id, first))
-        after = documents.decode(_document(conn, caller, dashboard_id, second))
+        row = checks.load_authorized(conn, caller, dashboard_id, "read").row
+        before = documents.decode(_document(conn, row, first))
+        after = documents.decode(_document(conn, row, second))
     return orjson.dumps(jsonpatch.make_patch(before, after).patch)
 
 

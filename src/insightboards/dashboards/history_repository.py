@@ -2,12 +2,12 @@
 change, the document of the version a change moves past, retention, and the reads of
 history. Every statement is scoped by account id first."""
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from insightboards.prepared import prepare
 from insightboards.tables import dashboard_versions, dashboards
 
 _v = dashboard_versions
@@ -44,44 +44,24 @@ class Version:
     document: bytes | None
 
 
-def record_new(conn: sa.Connection, account_id: str, board_rows: list[dict[str, Any]]) -> None:
-    """Version 1 of new boards: each dict has dashboard_id, kind, user_id, date and fields."""
-    prepare(_INSERT, conn.dialect).insert(
-        conn,
-        [{"account_id": account_id, "version": 1, "document": None, **row} for row in board_rows],
-    )
-
-
 def record_change(
     conn: sa.Connection,
     account_id: str,
     dashboard_id: str,
-    old: tuple[int, bytes | None],
+    old: Version,
     new: dict[str, Any],
     keep_versions: int,
     dropped_before: str,
 ) -> None:
-    """A change from version `old` (its number and document) to `new` (version, kind,
-    user_id, date, fields); versions past what is kept dropped."""
-    old_version, old_document = old
+    """A change from version `old` (with its document) to `new` (version, kind, user_id,
+    date, fields); versions past what is kept dropped. `old` is recorded if it was not."""
     board = {"of_account": account_id, "of_board": dashboard_id}
     columns = {"account_id": account_id, "dashboard_id": dashboard_id}
     kept = conn.execute(
-        _KEEP_DOCUMENT, {**board, "old_version": old_version, "old_document": old_document}
+        _KEEP_DOCUMENT, {**board, "old_version": old.version, "old_document": old.document}
     )
-    if kept.rowcount == 0:  # a version made before history was kept, or already dropped
-        conn.execute(
-            _INSERT,
-            {
-                **columns,
-                "version": old_version,
-                "kind": "earlier",
-                "user_id": None,
-                "date": new["date"],
-                "fields": [],
-                "document": old_document,
-            },
-        )
+    if kept.rowcount == 0:
+        conn.execute(_INSERT, {**columns, **dataclasses.asdict(old)})
     conn.execute(_INSERT, {**columns, **new, "document": None})
     conn.execute(
         _PRUNE,
@@ -100,10 +80,11 @@ def drop_board(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
     )
 
 
-def versions(
+def recorded(
     conn: sa.Connection, account_id: str, dashboard_id: str, skip: int, take: int
 ) -> tuple[list[Version], int]:
-    """A page of a board's versions, newest first (without documents), and their count."""
+    """A page of the versions recorded for a board, newest first (without documents), and
+    how many there are."""
     board = {"of_account": account_id, "of_board": dashboard_id}
     page = conn.execute(
         sa.select(_v.c.version, _v.c.kind, _v.c.user_id, _v.c.date, _v.c.fields)
@@ -117,16 +98,14 @@ def versions(
     return [Version(*row, document=None) for row in page], int(total.scalar_one())
 
 
-def version(conn: sa.Connection, account_id: str, dashboard_id: str, number: int) -> Version | None:
-    """One version with its document; the current one's taken from the board's row."""
-    d = dashboards
-    document = sa.case((_v.c.version == d.c.version, d.c.document), else_=_v.c.document).label(
-        "document"
-    )
+def recorded_version(
+    conn: sa.Connection, account_id: str, dashboard_id: str, number: int
+) -> Version | None:
+    """One recorded version, with its document if the board has moved past it."""
     row = conn.execute(
-        sa.select(_v.c.version, _v.c.kind, _v.c.user_id, _v.c.date, _v.c.fields, document)
-        .join(d, sa.and_(d.c.account_id == _v.c.account_id, d.c.id == _v.c.dashboard_id))
-        .where(_THIS_BOARD, _v.c.version == number),
+        sa.select(
+            _v.c.version, _v.c.kind, _v.c.user_id, _v.c.date, _v.c.fields, _v.c.document
+        ).where(_THIS_BOARD, _v.c.version == number),
         {"of_account": account_id, "of_board": dashboard_id},
     ).first()
     return None if row is None else Version(*row)

@@ -217,8 +217,8 @@ def restore(
     that already."""
     try:
         with db.write() as conn:
-            checks.load_authorized(conn, caller, dashboard_id, "update")
-            stored = history.stored_version(conn, caller, dashboard_id, number)
+            row = checks.load_authorized(conn, caller, dashboard_id, "update").row
+            stored = history.stored_version(conn, row, number)
             try:
                 body = DashboardUpdate.model_validate(documents.decode(stored))
             except ValidationError as refused:  # kept before a bound that refuses it now

@@ -1,9 +1,9 @@
 """Every version of every board: history to list, compare and restore
 
 One row per version (dashboards/history.py). The current version's document stays on the
-board's row; a version's document is copied here when the board moves past it. Boards that
-exist now get one row for the version they are at, of kind "earlier" (who made it and what
-it changed was not recorded).
+board's row; a version's document is copied here when the board moves past it. The version
+a board is at now is recorded, as of kind "earlier" (who made it and what it changed were
+not recorded), when it next changes.
 
 Revision ID: 0013
 Revises: 0012
@@ -32,11 +32,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "account_id", "dashboard_id", "version", name=op.f("pk_dashboard_versions")
         ),
-    )
-    op.execute(
-        "INSERT INTO dashboard_versions (account_id, dashboard_id, version, kind, user_id, date,"
-        " fields, document) SELECT account_id, id, version, 'earlier', NULL, date_updated, '[]',"
-        " NULL FROM dashboards"
     )
 
 
