@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # The current version is always kept.
     history_keep_versions: int = Field(default=100, ge=0)
     history_keep_days: int = Field(default=0, ge=0)
+    # A deleted board stays in the trash this many days, then is purged (0: until purged).
+    trash_keep_days: int = Field(default=30, ge=0)
     # A list (its page and its count) is cancelled past this many milliseconds (400).
     list_time_limit_ms: int = Field(default=1000, ge=1)
     # A client must send a request's whole header block within this many seconds of opening

@@ -289,5 +289,50 @@ dashboard_versions = sa.Table(
     sa.Column("document", sa.LargeBinary, nullable=True),
 )
 
+# The trash (dashboards/trash.py): deleted boards, out of every table the API reads live
+# boards from, until undeleted or purged. A trashed board keeps the columns the access
+# rules read (named as in `dashboards`, so that access/sql.py applies to it), its grants
+# (as in `dashboard_grants`), its last document, and its rows as they were, to put back.
+trashed_dashboards = sa.Table(
+    "trashed_dashboards",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tag", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("is_report", sa.Boolean, nullable=False),
+    sa.Column("created_by_id", ID, nullable=False),
+    sa.Column("inherits", sa.Boolean, nullable=False),
+    sa.Column("owner_grant", sa.Integer, nullable=False),
+    sa.Column("owner_deny", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("date_deleted", TIMESTAMP, nullable=False),
+    sa.Column("deleted_by_id", ID, nullable=False),
+    sa.Column("document", sa.LargeBinary, nullable=True),
+    # {"board": the dashboards row less its document, "items", "labels", "grants": rows}
+    sa.Column("rows", sa.JSON, nullable=False),
+    sa.Index("ix_trashed_dashboards_date_deleted", "account_id", "date_deleted", "id"),
+    # Purging walks every account's boards trashed before a moment.
+    sa.Index("ix_trashed_dashboards_purge", "date_deleted"),
+)
+
+trashed_dashboard_grants = sa.Table(
+    "trashed_dashboard_grants",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("dashboard_id", ID, primary_key=True),
+    sa.Column("principal_kind", sa.String(16), primary_key=True),
+    sa.Column("principal_id", sa.String(64), primary_key=True),
+    sa.Column("actions", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["account_id", "dashboard_id"],
+        ["trashed_dashboards.account_id", "trashed_dashboards.id"],
+        ondelete="CASCADE",
+        # Named here: the convention's name is past PostgreSQL's 63 characters.
+        name="fk_trashed_dashboard_grants_trashed_dashboards",
+    ),
+)
+
 # A result row of any shape (rows are read by column name).
 AnyRow = sa.Row[*tuple[Any, ...]]

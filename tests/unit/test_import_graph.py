@@ -27,12 +27,14 @@ LAYERS: dict[str, int] = {
     "insightboards.dashboards.listing": 4,
     "insightboards.dashboards.served": 4,
     "insightboards.dashboards.history": 4,
+    "insightboards.dashboards.trash": 4,
     # Repositories: all SQL that reads and writes the domain's tables
     "insightboards.accounts.repository": 3,
     "insightboards.dashboards.repository": 3,
     "insightboards.dashboards.served_repository": 3,
     "insightboards.dashboards.list_repository": 3,
     "insightboards.dashboards.history_repository": 3,
+    "insightboards.dashboards.trash_repository": 3,
     # Domain shapes and rules, and the query language, which builds SQL but runs none
     "insightboards.access": 2,
     "insightboards.accounts.token_uses": 2,

@@ -24,6 +24,7 @@ from insightboards.access.sql import (
     ReadCount,
     allowed_predicate,
     caller_predicate,
+    caller_predicate_on,
     caller_read_count,
     readers_expression,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "allowed_bits",
     "allowed_predicate",
     "caller_predicate",
+    "caller_predicate_on",
     "caller_read_count",
     "from_bits",
     "readers_expression",

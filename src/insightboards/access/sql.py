@@ -4,7 +4,7 @@ on it, how many users read it, and the read rule split for counting without visi
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -32,9 +32,10 @@ def _rule_terms(
     user_id: sa.ColumnElement[str],
     role: sa.ColumnElement[str],
     team_ids: sa.ColumnElement[bool] | None,
+    boards: sa.Table = dashboards,
+    grants: sa.Table = dashboard_grants,
 ) -> _RuleTerms:
-    grants = dashboard_grants
-    d = dashboards
+    d = boards
     if team_ids is None:
         team_ids = grants.c.principal_id.in_(
             sa.select(team_members.c.team_id)
@@ -88,32 +89,42 @@ def allowed_predicate(
     user_id: sa.ColumnElement[str],
     role: sa.ColumnElement[str],
     team_ids: sa.ColumnElement[bool] | None = None,
+    boards: sa.Table = dashboards,
+    grants: sa.Table = dashboard_grants,
 ) -> sa.ColumnElement[bool]:
-    """SQL: may the user (`user_id`, `role`) take `action` on the row of `dashboards`?
+    """SQL: may the user (`user_id`, `role`) take `action` on the row of `boards`?
 
     The user may be the caller (bound parameters) or a column of `users` (to count readers).
-    `team_ids` is a predicate on `dashboard_grants.principal_id` meaning "is one of the
-    user's teams"; by default it is looked up in `team_members`.
+    `team_ids` is a predicate on `grants.principal_id` meaning "is one of the user's teams";
+    by default it is looked up in `team_members`. `boards` and `grants` are `dashboards`
+    and `dashboard_grants`, or tables with the same columns (the trash's).
     """
     bit = ACTION_BITS[action]
-    terms = _rule_terms(bit, account_id, user_id, role, team_ids)
+    terms = _rule_terms(bit, account_id, user_id, role, team_ids, boards, grants)
     # Inheritance first: it decides most boards, and SQL evaluates OR from the left.
     predicate = sa.and_(
         sa.or_(terms.from_inherits, terms.as_owner, terms.from_grants),
         sa.not_(terms.owner_denied),
     )
     if bit != READ:
-        predicate = sa.and_(predicate, role != "viewer", sa.not_(dashboards.c.is_report))
+        predicate = sa.and_(predicate, role != "viewer", sa.not_(boards.c.is_report))
     return predicate
 
 
-def _as_parameters(caller: Caller) -> dict[str, sa.ColumnElement[Any]]:
+class _CallerParameters(TypedDict):
+    account_id: sa.ColumnElement[str]
+    user_id: sa.ColumnElement[str]
+    role: sa.ColumnElement[str]
+    team_ids: sa.ColumnElement[bool]
+
+
+def _as_parameters(caller: Caller, grants: sa.Table = dashboard_grants) -> _CallerParameters:
     """The caller as bound parameters, for `allowed_predicate` and `_rule_terms`."""
     return {
         "account_id": sa.literal(caller.account_id),
         "user_id": sa.literal(caller.user_id),
         "role": sa.literal(caller.role),
-        "team_ids": dashboard_grants.c.principal_id.in_(sorted(caller.team_ids))
+        "team_ids": grants.c.principal_id.in_(sorted(caller.team_ids))
         if caller.team_ids
         else sa.false(),
     }
@@ -196,6 +207,14 @@ def caller_read_count(caller: Caller) -> ReadCount:
 def caller_predicate(caller: Caller, action: Action = "read") -> sa.ColumnElement[bool]:
     """SQL: may `caller` take `action` on the row of `dashboards`?"""
     return allowed_predicate(action, **_as_parameters(caller))
+
+
+@lru_cache(maxsize=256)
+def caller_predicate_on(
+    caller: Caller, action: Action, boards: sa.Table, grants: sa.Table
+) -> sa.ColumnElement[bool]:
+    """`caller_predicate` over other tables of boards and their grants (the trash's)."""
+    return allowed_predicate(action, **_as_parameters(caller, grants), boards=boards, grants=grants)
 
 
 def readers_expression() -> sa.ColumnElement[int]:

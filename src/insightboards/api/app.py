@@ -31,7 +31,7 @@ from insightboards.api.openapi_examples import add_examples
 from insightboards.api.paths import CanonicalRequests
 from insightboards.api.rate_limit import RateLimiter
 from insightboards.config import Settings, get_settings
-from insightboards.dashboards import history, served, service
+from insightboards.dashboards import history, served, service, trash
 from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import without_null
 from insightboards.database import Database
@@ -134,7 +134,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     maintenance = asyncio.create_task(_keep_statistics(database, settings, board_count))
     filling = asyncio.create_task(_store_missing_documents(database))
     token_uses = asyncio.create_task(_record_token_uses(database, app.state.callers.uses))
-    expiring = asyncio.create_task(_drop_expired_versions(database, app.state.limits))
+    expiring = asyncio.create_task(_drop_expired(database, app.state.limits, settings))
     # Everything built so far (the app, schemas, the ORM's caches) lives as long as the
     # process: moved out of the collector's view, full collections stop scanning it,
     # which removes pauses of tens of milliseconds from the latency tail.
@@ -209,24 +209,28 @@ async def _write_token_uses(database: Database, uses: TokenUses) -> None:
         uses.give_back(taken)
 
 
-# How often versions past the days a board keeps them are looked for (history.py).
-EXPIRED_VERSIONS_SECONDS = 3600
+# How often versions and trashed boards past the days they are kept are looked for.
+EXPIRED_SECONDS = 3600
 
 
-async def _drop_expired_versions(database: Database, limits: Limits) -> None:
-    """Versions older than the history's days, of boards that no longer change (a change
-    drops its own board's): at start, and every hour."""
-    while limits.version_days_kept:
+async def _drop_expired(database: Database, limits: Limits, settings: Settings) -> None:
+    """At start and every hour: versions older than the history's days, of boards that no
+    longer change (a change drops its own board's), and boards trashed longer than the
+    trash's days."""
+    while limits.version_days_kept or settings.trash_keep_days:
         try:
-            dropped = await asyncio.to_thread(history.drop_expired, database, limits)
+            versions = await asyncio.to_thread(history.drop_expired, database, limits)
+            boards = await asyncio.to_thread(
+                trash.purge_expired, database, settings.trash_keep_days
+            )
         except Exception:  # a busy database: the next round drops them
-            logger.exception("dropping expired versions failed")
+            logger.exception("dropping expired versions or trashed boards failed")
         else:
-            if dropped:
+            if versions or boards:
                 logger.info(
-                    "dropped %d versions older than %d days", dropped, limits.version_days_kept
+                    "dropped %d expired versions, purged %d trashed boards", versions, boards
                 )
-        await asyncio.sleep(EXPIRED_VERSIONS_SECONDS)
+        await asyncio.sleep(EXPIRED_SECONDS)
 
 
 async def _store_missing_documents(database: Database) -> None:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
 from insightboards.api.json_body import StrictJsonRoute
 from insightboards.api.problems import PROBLEM_JSON
-from insightboards.dashboards import creating, history, listing, service
+from insightboards.dashboards import creating, history, listing, service, trash
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.responses import (
     DashboardList,
@@ -20,6 +20,7 @@ from insightboards.dashboards.responses import (
     PatchOperation,
     ReportSummary,
     TagUsageList,
+    TrashPage,
     VersionList,
 )
 from insightboards.dashboards.schemas import (
@@ -90,9 +91,9 @@ def board_response(
     return Response(served.body, status_code, headers, media_type="application/json")
 
 
-def _check_id(dashboard_id: str) -> None:
+def _check_id(dashboard_id: str, not_found: str = "Dashboard not found.") -> None:
     if not is_valid_id(dashboard_id):
-        raise NotFound("Dashboard not found.")
+        raise NotFound(not_found)
 
 
 @router.get(
@@ -268,6 +269,66 @@ def create_dashboard(
     return board_response(created, status.HTTP_201_CREATED, f"{request.url.path}/{created.id}")
 
 
+# --- the trash (dashboards/trash.py); before /{dashboardId}, which "trash" would match ------
+
+# Named apart from `dashboardId`: a board that id names is live, and one in the trash is not.
+TrashedId = Annotated[str, Path(description="A deleted dashboard's id, as the trash lists it.")]
+_NOT_IN_TRASH = "The trash holds no such dashboard."
+
+
+@router.get(
+    "/trash",
+    response_model=TrashPage,
+    summary="List the trash",
+    description="The deleted boards of the account that the caller may delete (by their "
+    "access when deleted), last deleted first, with `totalCount`. A deleted board stays "
+    "here for 30 days unless the server is set otherwise, then is purged.",
+    responses=_responses(*_COMMON) | {200: {"description": "A page of deleted boards."}},
+)
+def list_trash(
+    database: DatabaseDep,
+    caller: CallerDep,
+    skip: Annotated[
+        int, Query(ge=0, le=MAX_SKIP, description="How many boards to pass over (0).")
+    ] = 0,
+    take: Annotated[
+        int, Query(ge=0, le=MAX_TAKE, description="How many to answer with (100, at most 1000).")
+    ] = 100,
+) -> Response:
+    return Response(
+        orjson.dumps(trash.trashed(database, caller, skip, take)), media_type="application/json"
+    )
+
+
+@router.delete(
+    "/trash/{trashedId}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Purge a deleted dashboard",
+    description="Removes a board from the trash for good, with its history. Needs `delete` "
+    "on it (by its access when deleted).",
+    responses=_responses(*_COMMON, 404) | {204: {"description": "Purged."}},
+)
+def purge_dashboard(trashedId: TrashedId, database: DatabaseDep, caller: CallerDep) -> Response:
+    _check_id(trashedId, _NOT_IN_TRASH)
+    trash.purge(database, caller, trashedId)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{trashedId}/undelete",
+    response_model=DashboardPublic,
+    summary="Undelete a dashboard",
+    description="Puts a deleted board back as it was: its id, tag, version, items, labels "
+    "and access. Needs `delete` on it (by its access when deleted), and room under the "
+    "plan's cap; 409 if another board took its tag meanwhile.",
+    responses=_responses(*_COMMON, 404, 409)
+    | {200: {"description": "The dashboard, back.", "headers": _ETAG}},
+)
+def undelete_dashboard(trashedId: TrashedId, database: DatabaseDep, caller: CallerDep) -> Response:
+    _check_id(trashedId, _NOT_IN_TRASH)
+    return board_response(trash.undelete(database, caller, trashedId))
+
+
 @router.get(
     "/{dashboardId}",
     response_model=DashboardPublic,
@@ -317,8 +378,9 @@ def update_dashboard(
     "/{dashboardId}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a dashboard",
-    description="Deletes the dashboard with the specified id, its items and labels. Needs "
-    "`delete`; with `If-Match`, 412 when the board changed since.",
+    description="Deletes the dashboard with the specified id, its items and labels: it moves "
+    "to the trash (`GET /dashboards/trash`), from which it can be undeleted. Needs `delete`; "
+    "with `If-Match`, 412 when the board changed since.",
     responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Deleted."}},
 )
 def delete_dashboard(

@@ -58,6 +58,8 @@ _BY_OPERATION = {
     ("post", "/dashboards/{dashboardId}/versions/{version}/restore"): Examples(
         response=("200", "restored")
     ),
+    ("get", "/dashboards/trash"): Examples(response=("200", "trash")),
+    ("post", "/dashboards/{trashedId}/undelete"): Examples(response=("200", "undeleted")),
 }
 
 

@@ -74,12 +74,6 @@ def record_change(
     )
 
 
-def drop_board(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
-    conn.execute(
-        _v.delete().where(_THIS_BOARD), {"of_account": account_id, "of_board": dashboard_id}
-    )
-
-
 def recorded(
     conn: sa.Connection, account_id: str, dashboard_id: str, skip: int, take: int
 ) -> tuple[list[Version], int]:

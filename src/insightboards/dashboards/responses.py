@@ -222,3 +222,21 @@ class PatchOperation(ApiModel):
     path: str
     value: Any = None
     from_: str | None = Field(default=None, alias="from")
+
+
+class TrashedBoard(ApiModel):
+    """A deleted board, in the trash."""
+
+    id: str
+    name: str
+    tag: str
+    isReport: bool
+    createdById: str
+    version: int
+    dateDeleted: str
+    deletedById: str
+
+
+class TrashPage(ApiModel):
+    items: list[TrashedBoard]
+    totalCount: int

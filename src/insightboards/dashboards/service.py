@@ -19,12 +19,12 @@ from insightboards.dashboards import (
     checks,
     documents,
     history,
-    history_repository,
     input_rows,
     list_repository,
     repository,
     served,
     served_repository,
+    trash,
 )
 from insightboards.dashboards.documents import Served
 from insightboards.dashboards.limits import DEFAULT_LIMITS, Limits, labels_in
@@ -290,11 +290,12 @@ def _kind_then_position(item_row: dict[str, Any]) -> tuple[bool, int]:
 
 
 def delete(db: Database, caller: Caller, dashboard_id: str, expected_version: int | None) -> None:
+    """Move the board to the trash (trash.py)."""
     with db.write() as conn:
-        row = checks.load_authorized(conn, caller, dashboard_id, "delete").row
-        checks.check_version(row, expected_version)
-        repository.delete(conn, caller.account_id, dashboard_id, row.version)
-        history_repository.drop_board(conn, caller.account_id, dashboard_id)
+        authorized = checks.load_authorized(conn, caller, dashboard_id, "delete")
+        checks.check_version(authorized.row, expected_version)
+        trash.move_in(conn, caller, authorized.row, authorized.grants)
+        repository.delete(conn, caller.account_id, dashboard_id, authorized.row.version)
 
 
 def save_items(
