@@ -9,6 +9,7 @@ BEGIN IMMEDIATE: the write lock is taken up front, and a concurrent writer waits
 import asyncio
 import functools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -73,14 +74,38 @@ def dump_json(value: Any) -> str:
         return json.dumps(value)
 
 
-def create_engine(url: str, **pool: int) -> sa.Engine:
-    """An engine for `url`; `pool` overrides the connection pool's sizes."""
+# How PostgreSQL names the connections of reads with a time limit (pg_stat_activity).
+TIMED_READS_APPLICATION_NAME = "insightboards-timed-reads"
+
+
+def create_engine(url: str, statement_timeout_ms: int | None = None, **pool: int) -> sa.Engine:
+    """An engine for `url`; `pool` overrides the connection pool's sizes. With
+    `statement_timeout_ms` (PostgreSQL), an engine for reads that run each statement on
+    its own (autocommit), cancelled past that time: see Database._timed_engine."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         sizes = {"pool_size": 10, "max_overflow": 20, **pool}
+        # A timed read's connection is not pinged at checkout (a round trip of each list):
+        # a read that finds it broken is run again (dashboards/listing.py, `list_page`).
+        timed: dict[str, Any] = (
+            {
+                "isolation_level": "AUTOCOMMIT",
+                "pool_pre_ping": False,
+                "connect_args": {
+                    "options": f"-c statement_timeout={int(statement_timeout_ms)}",
+                    "application_name": TIMED_READS_APPLICATION_NAME,
+                },
+            }
+            if statement_timeout_ms is not None
+            else {"pool_pre_ping": True}
+        )
         return sa.create_engine(
-            url, pool_pre_ping=True, json_serializer=dump_json, json_deserializer=load_json, **sizes
+            url,
+            json_serializer=dump_json,
+            json_deserializer=load_json,
+            **timed,
+            **sizes,
         )
 
     kept: dict[str, int] = {}
@@ -178,6 +203,9 @@ class Database:
         # Its own engine, one connection per thread, so an aside read never waits for a
         # connection that a request waiting for it holds. (An in-memory SQLite database
         # would be another, empty one on another connection.)
+        # PostgreSQL's reads with a time limit (_timed_engine), by engine and limit.
+        self._timed_engines: dict[tuple[int, int], sa.Engine] = {}
+        self._timed_lock = threading.Lock()
         self._aside_engine: sa.Engine | None = None
         self._aside_threads: ThreadPoolExecutor | None = None
         if self.dialect != "sqlite" or make_url(self.url).database not in (None, "", ":memory:"):
@@ -222,13 +250,32 @@ class Database:
         with self._read(self._aside_engine, time_limit_ms) as connection:
             return work(connection)
 
+    def _timed_engine(self, engine: sa.Engine, time_limit_ms: int) -> sa.Engine:
+        """PostgreSQL: for reads with a time limit on `engine`'s behalf, an engine whose
+        connections run each statement on its own (autocommit) with that statement
+        timeout. Under READ COMMITTED each statement sees the database afresh anyway; in a
+        transaction, its BEGIN, SET LOCAL and COMMIT were three of a list's seven round
+        trips to the server."""
+        key = (id(engine), time_limit_ms)
+        with self._timed_lock:
+            timed = self._timed_engines.get(key)
+            if timed is None:
+                pool = engine.pool
+                sizes = {"pool_size": pool.size(), "max_overflow": pool._max_overflow}  # type: ignore[attr-defined]
+                timed = self._timed_engines[key] = create_engine(
+                    self.url, statement_timeout_ms=time_limit_ms, **sizes
+                )
+            return timed
+
     @contextmanager
     def _read(self, engine: sa.Engine, time_limit_ms: int | None) -> Iterator[sa.Connection]:
-        with engine.connect() as connection, connection.begin():
+        timed = time_limit_ms is not None and self.dialect == "postgresql"
+        if timed:
+            assert time_limit_ms is not None
+            engine = self._timed_engine(engine, time_limit_ms)
+        with engine.connect() as connection, nullcontext() if timed else connection.begin():
             limit: AbstractContextManager[None] = nullcontext()
-            if time_limit_ms is not None and self.dialect == "postgresql":
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(time_limit_ms)}")
-            elif time_limit_ms is not None:
+            if time_limit_ms is not None and not timed:
                 limit = _sqlite_time_limit(connection, time_limit_ms)
             try:
                 with limit:
@@ -318,7 +365,7 @@ class Database:
             self._group_commit.close()
         if self._aside_threads is not None:
             self._aside_threads.shutdown()
-        for engine in (self._aside_engine, self._loop_engine):
+        for engine in (self._aside_engine, self._loop_engine, *self._timed_engines.values()):
             if engine is not None:
                 engine.dispose()
         self.engine.dispose()

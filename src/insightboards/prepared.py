@@ -140,8 +140,19 @@ def _cursor(connection: sa.Connection, sql: str) -> Iterator[Any]:
     try:
         yield cursor
     except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy's own execution does: a connection the server closed is thrown
+        # away, with the pool's others (most likely closed too), and the error says so.
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+            connection.engine.dispose(close=False)
         raise sa.exc.DBAPIError.instance(
-            sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+            sql,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            dialect=dialect,
+            connection_invalidated=lost,
         ) from error
     finally:
         cursor.close()

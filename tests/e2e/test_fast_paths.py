@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from insightboards.database import TIMED_READS_APPLICATION_NAME
 from insightboards.loop_reads import POSTGRES_APPLICATION_NAME, POSTGRES_CONNECTIONS
 from tests.conftest import make_tenant
 from tests.e2e.harness import Api, Server, Tenant, admin, start_server
@@ -255,3 +256,28 @@ def test_a_create_whose_caller_changed_spends_its_budget_once(
         refused = client.post("/dashboards", json={"name": "six"})
     assert [answer.status_code for answer in [first, *answers]] == [201] * 5
     assert_problem(refused, 429)
+
+
+def test_lists_on_postgresql_survive_the_loss_of_their_connections(
+    server: Server, api: Api
+) -> None:
+    """Lists read on connections that are not pinged at checkout (database.py,
+    _timed_engine): one that finds its connection closed by the server is read again."""
+    if not server.database_url.startswith("postgresql"):
+        pytest.skip("the timed reads' connections are PostgreSQL's")
+    label = f"survivor-{api.create(name='x')['id']}"
+    created = api.create(name="listed", tags=[{"name": label}])
+    query = {"filter": f'{{"tags.name": "{label}"}}'}
+    assert [board["id"] for board in api.list(**query)["items"]] == [created["id"]]
+    url = make_url(server.database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin_db:
+        terminated = admin_db.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (TIMED_READS_APPLICATION_NAME,),
+        ).fetchone()
+    assert terminated is not None and terminated[0] >= 1
+    for _ in range(4):
+        response = api.v2.get("/dashboards", params=query)
+        assert response.status_code == 200, response.text
+        assert [board["id"] for board in response.json()["items"]] == [created["id"]]

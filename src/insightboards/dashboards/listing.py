@@ -141,12 +141,21 @@ def list_page(
 ) -> bytes:
     """A page of the boards the caller may read, as the JSON body of the answer."""
     plan = _plan(db, caller, query)
-    try:
+    counted_aside = functools.partial(db.read_aside, time_limit_ms=limits.list_time_limit_ms)
+
+    def read_page() -> bytes:
         with db.read(time_limit_ms=limits.list_time_limit_ms) as conn:
-            counted_aside = functools.partial(
-                db.read_aside, time_limit_ms=limits.list_time_limit_ms
-            )
             return _page(conn, caller, plan, counted_aside)
+
+    try:
+        try:
+            return read_page()
+        except sa.exc.DBAPIError as error:
+            # A connection the server closed (a restart, pg_terminate_backend): the pool
+            # is renewed, and the list, which changes nothing, is read again.
+            if not error.connection_invalidated:
+                raise
+            return read_page()
     except QueryTimeout:
         raise BadRequest(
             f"The query took longer than {limits.list_time_limit_ms} ms; narrow the filter."
