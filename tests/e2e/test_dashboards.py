@@ -567,10 +567,17 @@ def test_item_save_answers_with_the_new_etag(api: Api) -> None:
     board = api.create()
     response = api.client.put(f"/dashboards/items/{board['id']}", json=insight())
     assert response.status_code == 204 and response.headers["etag"] == '"2"'
+    # Made at version 1, the save of a new item is merged with the one made since.
     stale = api.client.put(
         f"/dashboards/items/{board['id']}", json=insight(), headers={"If-Match": '"1"'}
     )
-    assert_problem(stale, 412)
+    assert stale.status_code == 204 and stale.headers["etag"] == '"3"'
+    assert stale.headers["insightboards-merged-from"] == "1"
+    assert api.get(board["id"]).json()["insightsCount"] == 2
+    unknown = api.client.put(
+        f"/dashboards/items/{board['id']}", json=insight(), headers={"If-Match": '"9"'}
+    )
+    assert_problem(unknown, 412)
 
 
 def test_an_item_saves_errors_name_the_fields_not_the_models(api: Api) -> None:

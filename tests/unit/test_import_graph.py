@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "insightboards.accounts.token_uses": 2,
     "insightboards.query": 2,
     "insightboards.dashboards.documents": 2,
+    "insightboards.dashboards.merging": 2,
     "insightboards.dashboards.input_rows": 2,
     "insightboards.dashboards.records": 2,
     "insightboards.dashboards.schemas": 2,

@@ -48,6 +48,22 @@ _ETAG = {
     "ETag": {"description": "The dashboard's version, for If-Match.", "schema": {"type": "string"}}
 }
 JSON_PATCH = "application/json-patch+json"
+# On a change whose If-Match named an older version: that version, the change having been
+# merged with the changes made since (dashboards/merging.py).
+MERGED_FROM = "Insightboards-Merged-From"
+_MERGED = {
+    MERGED_FROM: {
+        "description": "Present when `If-Match` named an older version: that version, the "
+        "change having been merged with the changes made since.",
+        "schema": {"type": "string"},
+    }
+}
+_IF_MATCH_MERGES = (
+    "With `If-Match` naming an older version the board keeps, the change is merged with "
+    "those made since when they touch different fields or items (`Insightboards-Merged-From` "
+    "says so); when both changed the same field or item, 412 naming each in `errors`. 412 "
+    "too for a version the board does not keep."
+)
 _LOCATION = {"Location": {"description": "The new dashboard's URL.", "schema": {"type": "string"}}}
 
 
@@ -86,6 +102,8 @@ def board_response(
     the shape (and the tests check answers against it); validating it again would cost more
     than the rest of a GET."""
     headers = {"ETag": _etag(served.version)}
+    if served.merged_from is not None:
+        headers[MERGED_FROM] = str(served.merged_from)
     if location is not None:
         headers["Location"] = location
     return Response(served.body, status_code, headers, media_type="application/json")
@@ -229,8 +247,9 @@ def get_dashboard_by_tag(
     "none); a JSON array of items replaces the board's whole layout. A body that names no "
     "item (no `id`, `type`, insight field, header, `row`, `col`, `sizeX` or `sizeY`), such "
     "as the vendor page's dashboard-shaped sample, saves nothing: 204 with the version "
-    "unchanged. Needs `update`; with `If-Match`, 412 when the board changed since.",
-    responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Saved", "headers": _ETAG}},
+    "unchanged. Needs `update`. " + _IF_MATCH_MERGES,
+    responses=_responses(*_COMMON, 404, 412)
+    | {204: {"description": "Saved", "headers": _ETAG | _MERGED}},
 )
 def save_dashboard_items(
     id: Annotated[str, Path(description="The id of the dashboard whose items are saved.")],
@@ -241,8 +260,11 @@ def save_dashboard_items(
     body: Annotated[DashboardItemIn | list[DashboardItemIn], Body()],
 ) -> Response:
     _check_id(id)
-    version = service.save_items(database, caller, id, body, if_match, limits)
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": _etag(version)})
+    version, merged_from = service.save_items(database, caller, id, body, if_match, limits)
+    headers = {"ETag": _etag(version)}
+    if merged_from is not None:
+        headers[MERGED_FROM] = str(merged_from)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
 
 
 @router.post(
@@ -351,10 +373,9 @@ def get_dashboard(dashboardId: DashboardId, database: DatabaseDep, caller: Calle
     description="Updates the dashboard with the specified id: fields present in the body "
     "replace the stored ones; fields absent keep their value. A body with no field a PUT "
     "changes is a 400; a PUT that changes nothing keeps the version. Needs `update` (and "
-    "`modifyPermissions` to change `access`); with `If-Match`, 412 when the board changed "
-    "since.",
+    "`modifyPermissions` to change `access`). " + _IF_MATCH_MERGES,
     responses=_responses(*_COMMON, 404, 409, 412)
-    | {200: {"description": "The updated dashboard.", "headers": _ETAG}},
+    | {200: {"description": "The updated dashboard.", "headers": _ETAG | _MERGED}},
 )
 def update_dashboard(
     dashboardId: DashboardId,

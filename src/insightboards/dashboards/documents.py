@@ -242,6 +242,8 @@ class Served:
     id: str
     version: int
     body: bytes
+    # The version a stale If-Match named, when the change was merged with those since.
+    merged_from: int | None = None
 
     def parsed(self) -> dict[str, Any]:
         document: dict[str, Any] = orjson.loads(self.body)

@@ -124,15 +124,17 @@ def versions(
     return {"items": [_version_item(version) for version in page], "totalCount": total}
 
 
+def kept_document(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes | None:
+    """Version `number`'s stored document (the current one's is on the board's row), None
+    if the board does not keep it."""
+    if number == row.version:
+        return row.document
+    found = repository.recorded_version(conn, row.account_id, row.id, number)
+    return None if found is None else found.document
+
+
 def _document(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes:
-    """Version `number`'s stored document (the current one's is on the board's row)."""
-    found = (
-        row.document
-        if number == row.version
-        else getattr(
-            repository.recorded_version(conn, row.account_id, row.id, number), "document", None
-        )
-    )
+    found = kept_document(conn, row, number)
     if found is None:
         raise NotFound(f"The dashboard keeps no version {number}.")
     return found

@@ -5,6 +5,7 @@ Each public function is one transaction. Reads check `read`; changes check the a
 need (see access/); another account's dashboard is indistinguishable from a missing one.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from insightboards.dashboards import (
     history,
     input_rows,
     list_repository,
+    merging,
     repository,
     served,
     served_repository,
@@ -176,7 +178,14 @@ def _update_in(
     needed = access_boards.needed_for_update(body.model_fields_set)
     authorized = checks.load_authorized(conn, caller, dashboard_id, needed)
     row = authorized.row
-    checks.check_version(row, expected_version)
+    base = _stale_base(conn, row, expected_version) if kind == "update" else None
+    if base is None:
+        checks.check_version(row, expected_version)
+    else:
+        assert expected_version is not None and row.document is not None
+        body = merging.merge_update(
+            expected_version, row.version, base, documents.decode(row.document), body
+        )
     values = _changed_columns(conn, row, body, now)
     if body.access is not None:
         columns, new_grants = input_rows.access_columns(body.access)
@@ -200,7 +209,23 @@ def _update_in(
         as_it_was = (row, change[1], row.document)
         raise NothingChanged(row.version, served.after_change(conn, caller, as_it_was))
     written = _write(conn, caller, row, values, change, kind, limits)
-    return served.after_change(conn, caller, written)
+    board = served.after_change(conn, caller, written)
+    return board if base is None else dataclasses.replace(board, merged_from=expected_version)
+
+
+def _stale_base(
+    conn: sa.Connection, row: DashboardRecord, expected_version: int | None
+) -> dict[str, Any] | None:
+    """The document of the older version a change's If-Match names, to merge the change
+    with those made since (merging.py); None when it names the current version or none.
+    A version the board does not keep cannot be merged against: 412."""
+    if expected_version is None or expected_version == row.version:
+        return None
+    stored = history.kept_document(conn, row, expected_version)
+    if stored is None or row.document is None:
+        checks.check_version(row, expected_version)
+    assert stored is not None
+    return documents.decode(stored)
 
 
 def restore(
@@ -305,13 +330,14 @@ def save_items(
     body: DashboardItemIn | list[DashboardItemIn],
     expected_version: int | None,
     limits: Limits = DEFAULT_LIMITS,
-) -> int:
+) -> tuple[int, int | None]:
     """One item upserted by id, or a list replacing the board's whole layout; the board's
-    version after it (the same when nothing changed)."""
+    version after it (the same when nothing changed), and the older version a stale
+    If-Match named when the save was merged with the changes since it (else None)."""
     try:
         return _save_items(db, caller, dashboard_id, body, expected_version, limits)
     except NothingChanged as unchanged:
-        return unchanged.version
+        return unchanged.version, None
 
 
 def _save_items(
@@ -321,17 +347,24 @@ def _save_items(
     body: DashboardItemIn | list[DashboardItemIn],
     expected_version: int | None,
     limits: Limits,
-) -> int:
+) -> tuple[int, int | None]:
     if isinstance(body, list):
         limits.check_counts(items=len(body))
     now = now_iso()
     with db.write() as conn:
         row = checks.load_authorized(conn, caller, dashboard_id, "update").row
-        checks.check_version(row, expected_version)
+        base = _stale_base(conn, row, expected_version)
+        if base is not None:
+            assert expected_version is not None and row.document is not None
+            now_stored = documents.decode(row.document)
+            if isinstance(body, list):
+                body = merging.merge_layout(expected_version, row.version, base, now_stored, body)
+            else:
+                merging.check_item(expected_version, row.version, base, now_stored, body)
         if not isinstance(body, list) and not body.says_which_item:
             # Nothing to save (DashboardItemIn.says_which_item). Added, it was an empty tile
             # at row 0, col 0, one more each time the body was sent.
-            return row.version
+            return row.version, None
         if isinstance(body, list):
             current = repository.load_items(conn, caller.account_id, [dashboard_id])[dashboard_id]
             rows = input_rows.layout_rows(body, caller, now, {item.id: item for item in current})
@@ -364,7 +397,8 @@ def _save_items(
             # would fail every other client's If-Match.
             raise NothingChanged(row.version)
         kind = "layout" if isinstance(body, list) else "item"
-        return _write(conn, caller, row, values, change, kind, limits)[0].version
+        version = _write(conn, caller, row, values, change, kind, limits)[0].version
+        return version, None if base is None else expected_version
 
 
 def reports(db: Database, caller: Caller) -> list[dict[str, str]]:
