@@ -334,5 +334,31 @@ trashed_dashboard_grants = sa.Table(
     ),
 )
 
+# What happened in each account, in the order it happened (audit/): every change of a
+# board, and tokens made and revoked, and each admin command. Who (a user, or none for an
+# admin command), what (`kind`, and `details`: never a token or a request body), when,
+# which board. `seq` orders the events of all accounts.
+account_events = sa.Table(
+    "account_events",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("account_id", ID, nullable=False),
+    sa.Column("date", TIMESTAMP, nullable=False),
+    sa.Column("user_id", ID, nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("dashboard_id", ID, nullable=True),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("details", sa.JSON, nullable=False),
+    # An account's events newest first, and those of one board or of one user.
+    sa.Index("ix_account_events_account_id_seq", "account_id", "seq"),
+    sa.Index("ix_account_events_dashboard", "account_id", "dashboard_id", "seq"),
+    sa.Index("ix_account_events_user", "account_id", "user_id", "seq"),
+)
+
 # A result row of any shape (rows are read by column name).
 AnyRow = sa.Row[*tuple[Any, ...]]

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "insightboards.provisioning": 5,
     # Services: the use cases and their rules
     "insightboards.accounts.service": 4,
+    "insightboards.audit.service": 4,
     "insightboards.dashboards.service": 4,
     "insightboards.dashboards.creating": 4,
     "insightboards.dashboards.checks": 4,
@@ -30,6 +31,7 @@ LAYERS: dict[str, int] = {
     "insightboards.dashboards.trash": 4,
     # Repositories: all SQL that reads and writes the domain's tables
     "insightboards.accounts.repository": 3,
+    "insightboards.audit.repository": 3,
     "insightboards.dashboards.repository": 3,
     "insightboards.dashboards.served_repository": 3,
     "insightboards.dashboards.list_repository": 3,
@@ -60,7 +62,12 @@ LAYERS: dict[str, int] = {
     "insightboards.clock": 0,
     "insightboards.config": 0,
 }
-PACKAGES_ONLY = {"insightboards", "insightboards.accounts", "insightboards.dashboards"}
+PACKAGES_ONLY = {
+    "insightboards",
+    "insightboards.accounts",
+    "insightboards.audit",
+    "insightboards.dashboards",
+}
 
 
 def _modules() -> dict[str, Path]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from insightboards.access import ROLES, Caller
 from insightboards.accounts import repository
 from insightboards.accounts.token_uses import TokenUses
+from insightboards.audit import repository as audit
 from insightboards.clock import iso_in, now_iso
 from insightboards.database import Database
 from insightboards.errors import BadRequest, NotFound, PaymentRequired, Unauthorized
@@ -69,6 +70,7 @@ def create_account(
         repository.insert_account(
             conn, account_id=account_id, name=name, plan=plan, date_created=now
         )
+        audit.record(conn, account_id, "account.create", None, details={"plan": plan}, date=now)
         seed(conn, account_id, now)
     return account_id
 
@@ -99,6 +101,9 @@ def create_user(db: Database, account_id: str, email: str, name: str | None, rol
             )
         except sa.exc.IntegrityError:
             raise BadRequest(f"A user with email {email} exists in this account.") from None
+        audit.record(
+            conn, account_id, "user.create", None, details={"userId": user_id, "role": role}
+        )
     return user_id
 
 
@@ -143,6 +148,9 @@ def create_team(db: Database, account_id: str, name: str, member_ids: list[str])
         repository.insert_team(
             conn, account_id=account_id, team_id=team_id, name=name, member_ids=members
         )
+        audit.record(
+            conn, account_id, "team.create", None, details={"teamId": team_id, "members": members}
+        )
     return team_id
 
 
@@ -157,8 +165,16 @@ def change_team_members(
         added = sorted(set(add))
         if repository.count_users_in(conn, account_id, added) != len(added):
             raise NotFound("Every member must be a user of the account.")
+        removed = sorted(set(remove))
         repository.add_team_members(conn, account_id, team_id, added)
-        repository.remove_team_members(conn, account_id, team_id, sorted(set(remove)))
+        repository.remove_team_members(conn, account_id, team_id, removed)
+        audit.record(
+            conn,
+            account_id,
+            "team.change",
+            None,
+            details={"teamId": team_id, "added": added, "removed": removed},
+        )
 
 
 def create_token(
@@ -181,7 +197,21 @@ def create_token(
             date_created=now_iso(),
             date_expires=None if expires_in_days is None else iso_in(expires_in_days),
         )
+        audit.record(conn, account_id, "token.create", None, details=_token_details(token, user_id))
     return token
+
+
+def _token_details(token_hash_or_token: str, user_id: str | None = None) -> dict[str, Any]:
+    """A token as the audit trail names it: by the id list-tokens shows, never itself."""
+    digest = (
+        hash_token(token_hash_or_token)
+        if token_hash_or_token.startswith("ib_")
+        else token_hash_or_token
+    )
+    details: dict[str, Any] = {"tokenId": digest[: repository.TOKEN_ID_LENGTH]}
+    if user_id is not None:
+        details["forUserId"] = user_id
+    return details
 
 
 def list_tokens(db: Database, account_id: str) -> list[dict[str, Any]]:
@@ -198,6 +228,7 @@ def revoke_token(db: Database, token: str) -> None:
     with db.write() as conn:
         if not repository.revoke_token(conn, account_id, hash_token(token), now_iso()):
             raise NotFound("No such active token.")
+        audit.record(conn, account_id, "token.revoke", None, details=_token_details(token))
 
 
 def revoke_token_by_id(db: Database, account_id: str, token_id: str) -> None:
@@ -211,6 +242,7 @@ def revoke_token_by_id(db: Database, account_id: str, token_id: str) -> None:
         if len(hashes) != 1:
             raise NotFound("No such active token." if not hashes else "That id names two tokens.")
         repository.revoke_token(conn, account_id, hashes[0], now_iso())
+        audit.record(conn, account_id, "token.revoke", None, details=_token_details(hashes[0]))
 
 
 def set_plan(
@@ -229,12 +261,16 @@ def set_plan(
         _require_account(conn, account_id)
         if values:
             repository.update_account(conn, account_id, **values)
+            details = {"plan": values.get("plan"), "maxDashboards": values.get("max_dashboards")}
+            audit.record(conn, account_id, "plan.set", None, details=details)
 
 
 def set_suspended(db: Database, account_id: str, suspended: bool) -> None:
     with db.write() as conn:
         _require_account(conn, account_id)
         repository.update_account(conn, account_id, suspended=suspended)
+        kind = "account.suspend" if suspended else "account.resume"
+        audit.record(conn, account_id, kind, None)
 
 
 # The longest a token made to expire may live (days): about a hundred years.

@@ -23,6 +23,7 @@ from insightboards.accounts.service import CallerCache
 from insightboards.accounts.token_uses import FLUSH_SECONDS, TokenUses
 from insightboards.api import docs_pages, problems
 from insightboards.api.access_log import AccessLog
+from insightboards.api.audit import router as audit_router
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.fast_paths import FastPaths
 from insightboards.api.health import router as health_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     for prefix in API_PREFIXES:
         app.include_router(dashboards_router, prefix=prefix)
+        app.include_router(audit_router, prefix=prefix)
     app.include_router(health_router)
     docs_pages.install(app)
     problems.install(app)

@@ -67,7 +67,7 @@ _IF_MATCH_MERGES = (
 _LOCATION = {"Location": {"description": "The new dashboard's URL.", "schema": {"type": "string"}}}
 
 
-def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Bad request",
         401: "Unauthorized",
@@ -124,7 +124,7 @@ def _check_id(dashboard_id: str, not_found: str = "Dashboard not found.") -> Non
     "may come in the query string or in a JSON body; the query string wins. Reports are "
     'dashboards too (`isReport`). The filter language is MongoDB\'s: `{"tags.name": '
     '"OKR"}`, `{"name": {"$regex": "^Q[1-4]"}}`, `{"isReport": false}`.',
-    responses=_responses(*_COMMON) | {200: {"description": "A page of dashboards."}},
+    responses=problem_responses(*_COMMON) | {200: {"description": "A page of dashboards."}},
 )
 async def list_dashboards(
     request: Request,
@@ -195,7 +195,8 @@ async def list_dashboards(
     description="Gets the Performance and Process reports of the caller's account: every "
     "account has both. They are dashboards (`isReport: true`, tags `performance-report` and "
     "`process-report`) that the other operations read and change like any other.",
-    responses=_responses(*_COMMON) | {200: {"description": "The reports the caller may read."}},
+    responses=problem_responses(*_COMMON)
+    | {200: {"description": "The reports the caller may read."}},
 )
 def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]]:
     return service.reports(database, caller)
@@ -209,7 +210,7 @@ def get_reports(database: DatabaseDep, caller: CallerDep) -> list[dict[str, str]
     description="Gets the labels (`tags`) applied to the dashboards the caller may read, "
     "grouped by name, each with the ids of the dashboards that carry it in the order they "
     "were created. Labels nested in a label's `items` are not counted on their own.",
-    responses=_responses(*_COMMON) | {200: {"description": "One entry per label name."}},
+    responses=problem_responses(*_COMMON) | {200: {"description": "One entry per label name."}},
 )
 def get_tag_usages(
     database: DatabaseDep,
@@ -225,7 +226,7 @@ def get_tag_usages(
     summary="Get the dashboard with a tag",
     description="Gets the dashboard with the specified tag; a tag is unique in its account. "
     "404 when there is none or the caller may not read it.",
-    responses=_responses(*_COMMON, 404)
+    responses=problem_responses(*_COMMON, 404)
     | {200: {"description": "The dashboard.", "headers": _ETAG}},
 )
 def get_dashboard_by_tag(
@@ -248,7 +249,7 @@ def get_dashboard_by_tag(
     "item (no `id`, `type`, insight field, header, `row`, `col`, `sizeX` or `sizeY`), such "
     "as the vendor page's dashboard-shaped sample, saves nothing: 204 with the version "
     "unchanged. Needs `update`. " + _IF_MATCH_MERGES,
-    responses=_responses(*_COMMON, 404, 412)
+    responses=problem_responses(*_COMMON, 404, 412)
     | {204: {"description": "Saved", "headers": _ETAG | _MERGED}},
 )
 def save_dashboard_items(
@@ -277,7 +278,7 @@ def save_dashboard_items(
     "`settings` may come in the vendor's one-string form. The plan caps the number of "
     "dashboards (402). The answer holds the dashboard, its URL in `Location` and its version "
     "in `ETag`.",
-    responses=_responses(*_COMMON, 409)
+    responses=problem_responses(*_COMMON, 409)
     | {201: {"description": "Created.", "headers": _LOCATION | _ETAG}},
 )
 def create_dashboard(
@@ -305,7 +306,7 @@ _NOT_IN_TRASH = "The trash holds no such dashboard."
     description="The deleted boards of the account that the caller may delete (by their "
     "access when deleted), last deleted first, with `totalCount`. A deleted board stays "
     "here for 30 days unless the server is set otherwise, then is purged.",
-    responses=_responses(*_COMMON) | {200: {"description": "A page of deleted boards."}},
+    responses=problem_responses(*_COMMON) | {200: {"description": "A page of deleted boards."}},
 )
 def list_trash(
     database: DatabaseDep,
@@ -328,7 +329,7 @@ def list_trash(
     summary="Purge a deleted dashboard",
     description="Removes a board from the trash for good, with its history. Needs `delete` "
     "on it (by its access when deleted).",
-    responses=_responses(*_COMMON, 404) | {204: {"description": "Purged."}},
+    responses=problem_responses(*_COMMON, 404) | {204: {"description": "Purged."}},
 )
 def purge_dashboard(trashedId: TrashedId, database: DatabaseDep, caller: CallerDep) -> Response:
     _check_id(trashedId, _NOT_IN_TRASH)
@@ -343,7 +344,7 @@ def purge_dashboard(trashedId: TrashedId, database: DatabaseDep, caller: CallerD
     description="Puts a deleted board back as it was: its id, tag, version, items, labels "
     "and access. Needs `delete` on it (by its access when deleted), and room under the "
     "plan's cap; 409 if another board took its tag meanwhile.",
-    responses=_responses(*_COMMON, 404, 409)
+    responses=problem_responses(*_COMMON, 404, 409)
     | {200: {"description": "The dashboard, back.", "headers": _ETAG}},
 )
 def undelete_dashboard(trashedId: TrashedId, database: DatabaseDep, caller: CallerDep) -> Response:
@@ -358,7 +359,7 @@ def undelete_dashboard(trashedId: TrashedId, database: DatabaseDep, caller: Call
     description="Gets a dashboard by its unique identifier (id). Needs `read`; "
     "`currentUserAllowedActions` and `readOnly` say what the caller may do with it. The "
     "`ETag` is its version, for `If-Match`.",
-    responses=_responses(*_COMMON, 404)
+    responses=problem_responses(*_COMMON, 404)
     | {200: {"description": "The dashboard.", "headers": _ETAG}},
 )
 def get_dashboard(dashboardId: DashboardId, database: DatabaseDep, caller: CallerDep) -> Response:
@@ -374,7 +375,7 @@ def get_dashboard(dashboardId: DashboardId, database: DatabaseDep, caller: Calle
     "replace the stored ones; fields absent keep their value. A body with no field a PUT "
     "changes is a 400; a PUT that changes nothing keeps the version. Needs `update` (and "
     "`modifyPermissions` to change `access`). " + _IF_MATCH_MERGES,
-    responses=_responses(*_COMMON, 404, 409, 412)
+    responses=problem_responses(*_COMMON, 404, 409, 412)
     | {200: {"description": "The updated dashboard.", "headers": _ETAG | _MERGED}},
 )
 def update_dashboard(
@@ -402,7 +403,7 @@ def update_dashboard(
     description="Deletes the dashboard with the specified id, its items and labels: it moves "
     "to the trash (`GET /dashboards/trash`), from which it can be undeleted. Needs `delete`; "
     "with `If-Match`, 412 when the board changed since.",
-    responses=_responses(*_COMMON, 404, 412) | {204: {"description": "Deleted."}},
+    responses=problem_responses(*_COMMON, 404, 412) | {204: {"description": "Deleted."}},
 )
 def delete_dashboard(
     dashboardId: DashboardId, database: DatabaseDep, caller: CallerDep, if_match: IfMatchDep
@@ -420,7 +421,7 @@ def delete_dashboard(
     description="Clones an already existing dashboard, under the `tag` in the body (made up "
     "when absent). Needs `read` on the source; the clone is owned by the caller and shared "
     "as its source is. The items get new ids.",
-    responses=_responses(*_COMMON, 404, 409)
+    responses=problem_responses(*_COMMON, 404, 409)
     | {201: {"description": "Created.", "headers": _LOCATION | _ETAG}},
 )
 def clone_dashboard(
@@ -464,7 +465,7 @@ _VERSION_STORED = (
     "made), its author, its time and the top-level fields it changed; `totalCount` counts "
     "them all. Every change makes one (create, clone, PUT, item or layout save, restore). "
     "A board keeps its last 100 versions unless the server is set otherwise. Needs `read`.",
-    responses=_responses(*_COMMON, 404) | {200: {"description": "A page of versions."}},
+    responses=problem_responses(*_COMMON, 404) | {200: {"description": "A page of versions."}},
 )
 def list_versions(
     dashboardId: DashboardId,
@@ -487,7 +488,8 @@ def list_versions(
     response_model=DashboardStored,
     summary="Get a version of a dashboard",
     description=f"{_VERSION_STORED} 404 for a version the board does not keep. Needs `read`.",
-    responses=_responses(*_COMMON, 404) | {200: {"description": "The board at that version."}},
+    responses=problem_responses(*_COMMON, 404)
+    | {200: {"description": "The board at that version."}},
 )
 def get_version(
     dashboardId: DashboardId, version: VersionNumber, database: DatabaseDep, caller: CallerDep
@@ -505,7 +507,7 @@ def get_version(
     "second (either may be older), over the documents `GET .../versions/{version}` answers. "
     "Needs `read`.",
     response_class=JsonPatchResponse,
-    responses=_responses(*_COMMON, 404) | {200: {"description": "The patch."}},
+    responses=problem_responses(*_COMMON, 404) | {200: {"description": "The patch."}},
 )
 def diff_versions(
     dashboardId: DashboardId,
@@ -527,7 +529,7 @@ def diff_versions(
     "`modifyPermissions` when the version's access differs; with `If-Match`, 412 when the "
     "board changed since. 409 if another board took the version's tag since. A board that "
     "is that version already keeps its version.",
-    responses=_responses(*_COMMON, 404, 409, 412)
+    responses=problem_responses(*_COMMON, 404, 409, 412)
     | {200: {"description": "The restored dashboard.", "headers": _ETAG}},
 )
 def restore_version(

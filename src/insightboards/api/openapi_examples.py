@@ -60,6 +60,7 @@ _BY_OPERATION = {
     ),
     ("get", "/dashboards/trash"): Examples(response=("200", "trash")),
     ("post", "/dashboards/{trashedId}/undelete"): Examples(response=("200", "undeleted")),
+    ("get", "/audit"): Examples(response=("200", "audit")),
 }
 
 

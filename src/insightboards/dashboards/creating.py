@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from insightboards.access import Caller
 from insightboards.access import boards as access_boards
+from insightboards.audit import repository as audit
 from insightboards.clock import now_iso
 from insightboards.dashboards import (
     checks,
@@ -75,6 +76,16 @@ def insert_new(
         repository.CHILD_TABLES, (new.items, new.labels, new.grants), strict=True
     ):
         repository.insert_children(conn, table, account_id, board_id, rows)
+    row = new.row
+    audit.record(
+        conn,
+        account_id,
+        "dashboard.clone" if row.source_application == "clone" else "dashboard.create",
+        None if row.is_report else row.created_by_id,
+        dashboard_id=board_id,
+        version=row.version,
+        date=row.date_created,
+    )
     return new.row, new.grant_records, new.stored
 
 

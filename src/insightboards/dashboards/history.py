@@ -62,9 +62,10 @@ def record_change(
     stored: bytes,
     kind: str,
     limits: Limits,
-) -> None:
+) -> tuple[str, list[str]]:
     """The version `after` (its stored document `stored`) that the caller's change of kind
-    `kind` makes of the board at `before`."""
+    `kind` makes of the board at `before`; the kind recorded (an update of access alone is
+    an access change) and the fields it changed."""
     fields = changed_fields(before.document, stored)
     if kind == "update" and fields == _ACCESS_ONLY:
         kind = "access"
@@ -83,6 +84,7 @@ def record_change(
         limits.versions_kept,
         _dropped_before(limits),
     )
+    return kind, fields
 
 
 def _dropped_before(limits: Limits) -> str:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from insightboards import access
 from insightboards.access import Caller
 from insightboards.access import boards as access_boards
+from insightboards.audit import repository as audit
 from insightboards.clock import now_iso
 from insightboards.dashboards import (
     checks,
@@ -75,7 +76,18 @@ def _write(
     one of a row this transaction changed re-checks its foreign key, a share lock on the
     account that deadlocks against a clone holding it."""
     repository.update(conn, row.account_id, row.id, {**values, "document": change[2]}, row.version)
-    history.record_change(conn, caller, row, change[0], change[2], kind, limits)
+    after = change[0]
+    recorded, fields = history.record_change(conn, caller, row, after, change[2], kind, limits)
+    audit.record(
+        conn,
+        row.account_id,
+        f"dashboard.{recorded}",
+        caller.user_id,
+        dashboard_id=row.id,
+        version=after.version,
+        details={"changedFields": fields},
+        date=after.date_updated,
+    )
     return change
 
 
@@ -321,6 +333,14 @@ def delete(db: Database, caller: Caller, dashboard_id: str, expected_version: in
         checks.check_version(authorized.row, expected_version)
         trash.move_in(conn, caller, authorized.row, authorized.grants)
         repository.delete(conn, caller.account_id, dashboard_id, authorized.row.version)
+        audit.record(
+            conn,
+            caller.account_id,
+            "dashboard.delete",
+            caller.user_id,
+            dashboard_id=dashboard_id,
+            version=authorized.row.version,
+        )
 
 
 def save_items(

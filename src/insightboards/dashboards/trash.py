@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from insightboards.access import Caller
+from insightboards.audit import repository as audit
 from insightboards.clock import iso_in, now_iso
 from insightboards.dashboards import checks, documents, repository, served, trash_repository
 from insightboards.dashboards.documents import Served
@@ -80,6 +81,14 @@ def undelete(db: Database, caller: Caller, dashboard_id: str) -> Served:
             repository.CHILD_TABLES, (rows["items"], rows["labels"], rows["grants"]), strict=True
         ):
             repository.insert_children(conn, table, caller.account_id, dashboard_id, children)
+        audit.record(
+            conn,
+            caller.account_id,
+            "dashboard.undelete",
+            caller.user_id,
+            dashboard_id=dashboard_id,
+            version=row.version,
+        )
         return served.after_change(
             conn, caller, (row._replace(document=document), grants, document)
         )
@@ -90,6 +99,9 @@ def purge(db: Database, caller: Caller, dashboard_id: str) -> None:
     with db.write() as conn:
         _check_may_delete(conn, caller, dashboard_id, "delete")
         trash_repository.purge(conn, caller.account_id, dashboard_id)
+        audit.record(
+            conn, caller.account_id, "dashboard.purge", caller.user_id, dashboard_id=dashboard_id
+        )
 
 
 def purge_expired(db: Database, keep_days: int, batch: int = 200) -> int:
@@ -102,6 +114,14 @@ def purge_expired(db: Database, keep_days: int, batch: int = 200) -> int:
             boards = trash_repository.trashed_before(conn, moment, batch)
             for account_id, dashboard_id in boards:
                 trash_repository.purge(conn, account_id, dashboard_id)
+                audit.record(
+                    conn,
+                    account_id,
+                    "dashboard.purge",
+                    None,
+                    dashboard_id=dashboard_id,
+                    details={"expiredAfterDays": keep_days},
+                )
         purged += len(boards)
         if len(boards) < batch:
             return purged
