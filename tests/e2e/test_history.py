@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 import jsonpatch
 import pytest
+import sqlalchemy as sa
 
+from insightboards.config import Settings
+from insightboards.dashboards import history, trash_repository
+from insightboards.dashboards.limits import Limits
+from insightboards.database import Database
+from insightboards.tables import dashboard_versions
 from tests.conftest import make_tenant
 from tests.e2e.harness import Api, Server, Tenant, backends, server_on_fresh_database
 from tests.e2e.test_dashboards import assert_problem
@@ -236,3 +242,77 @@ def test_history_routes_in_openapi(server: Server) -> None:
     assert "get" in paths[f"{prefix}/{{version}}"]
     assert "get" in paths[f"{prefix}/{{version}}/diff/{{other}}"]
     assert "post" in paths[f"{prefix}/{{version}}/restore"]
+
+
+@pytest.fixture(scope="module", params=backends())
+def dated_history(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Tenant]]:
+    directory: Path = tmp_path_factory.mktemp(f"dated-{request.param}")
+    with server_on_fresh_database(
+        request.param, directory, {"INSIGHTBOARDS_HISTORY_KEEP_DAYS": "7"}
+    ) as server:
+        yield server, make_tenant(server, "DatedHistory")
+
+
+def _age_versions(server: Server, board_id: str) -> None:
+    """Make every kept version of the board a year old."""
+    database = Database(server.database_url)
+    try:
+        with database.write() as conn:
+            v = dashboard_versions
+            conn.execute(
+                sa.update(v)
+                .where(v.c.dashboard_id == board_id)
+                .values(date="2025-01-01T00:00:00.000Z")
+            )
+    finally:
+        database.dispose()
+
+
+def test_versions_past_the_days_kept_go_but_the_last_two(
+    dated_history: tuple[Server, Tenant],
+) -> None:
+    server, tenant = dated_history
+    api = Api(server.base_url, tenant.tokens["admin"])
+    try:
+        board_id = api.create(name="v1")["id"]
+        for number in (2, 3):
+            _put(api, board_id, name=f"v{number}")
+        _age_versions(server, board_id)
+        # A change after a long idle keeps the version it replaces.
+        _put(api, board_id, name="v4")
+        assert [v["version"] for v in _versions(api, board_id)["items"]] == [4, 3]
+        # Boards that no longer change, live or trashed, lose theirs in the background.
+        other = api.create(name="w1")["id"]
+        for number in (2, 3, 4):
+            _put(api, other, name=f"w{number}")
+        assert api.client.delete(f"/dashboards/{other}").status_code == 204
+        _age_versions(server, other)
+        database = Database(server.database_url)
+        try:
+            limits = Limits.from_settings(Settings(history_keep_days=7))
+            assert history.drop_expired(database, limits) == 2  # w1 and w2
+        finally:
+            database.dispose()
+        assert api.client.post(f"/dashboards/{other}/undelete").status_code == 200
+        assert [v["version"] for v in _versions(api, other)["items"]] == [4, 3]
+        assert [v["version"] for v in _versions(api, board_id)["items"]] == [4, 3]
+    finally:
+        api.close()
+
+
+def test_a_purge_of_a_board_the_trash_no_longer_holds_keeps_its_history(
+    server: Server, tenant: Tenant, api: Api
+) -> None:
+    """The hourly purge finds a board in the trash, then an undelete takes it out before the
+    purge gets to it: the live board's history stays."""
+    board_id = api.create(name="Live")["id"]
+    _put(api, board_id, name="Live 2")
+    database = Database(server.database_url)
+    try:
+        with database.write() as conn:
+            assert trash_repository.purge(conn, tenant.account_id, board_id) is False
+    finally:
+        database.dispose()
+    assert _versions(api, board_id)["totalCount"] == 2

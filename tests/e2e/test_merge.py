@@ -150,3 +150,28 @@ def test_twenty_parallel_saves_of_different_tiles_with_one_if_match_all_land(
         assert sorted(int(a.headers["etag"].strip('"')) for a in answers) == list(range(2, 22))
     finally:
         api.close()
+
+
+def test_if_match_past_any_version_number_is_412(api: Api) -> None:
+    board = _board(api)
+    huge = {"If-Match": '"3000000000"'}
+    path = f"/dashboards/{board['id']}"
+    assert_problem(api.client.put(path, json={"name": "x"}, headers=huge), 412)
+    item = board["insights"][0]
+    assert_problem(api.client.put(f"/dashboards/items/{board['id']}", json=item, headers=huge), 412)
+    assert_problem(api.client.put(f"/dashboards/items/{board['id']}", json=[], headers=huge), 412)
+
+
+def test_a_new_order_made_on_an_older_version_is_merged(api: Api) -> None:
+    board = _board(api)
+    path = f"/dashboards/{board['id']}"
+    assert api.client.put(path, json={"name": "Renamed"}).status_code == 200
+    first, second = board["insights"]
+    reordered = api.client.put(
+        path, json={"insights": [second, first]}, headers={"If-Match": '"1"'}
+    )
+    assert reordered.status_code == 200, reordered.text
+    assert reordered.headers[MERGED] == "1"
+    merged = reordered.json()
+    assert merged["name"] == "Renamed"
+    assert [i["id"] for i in merged["insights"]] == [second["id"], first["id"]]

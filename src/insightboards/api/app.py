@@ -24,6 +24,7 @@ from insightboards.accounts.token_uses import FLUSH_SECONDS, TokenUses
 from insightboards.api import docs_pages, problems
 from insightboards.api.access_log import AccessLog
 from insightboards.api.audit import router as audit_router
+from insightboards.api.dashboards import MERGED_FROM
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.fast_paths import FastPaths
 from insightboards.api.health import router as health_router
@@ -94,7 +95,7 @@ def _cross_origin(app: ASGIApp, origins: list[str]) -> ASGIApp:
         allow_origins=origins,
         allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=["Authorization", "gtmhub-accountId", "Content-Type", "If-Match"],
-        expose_headers=["ETag", "Location"],
+        expose_headers=["ETag", "Location", MERGED_FROM],
         max_age=600,
     )
 

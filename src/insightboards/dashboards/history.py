@@ -165,16 +165,20 @@ def diff(db: Database, caller: Caller, dashboard_id: str, first: int, second: in
 
 
 def drop_expired(db: Database, limits: Limits, batch: int = 500) -> int:
-    """Drop, batch by batch, every version older than the days kept but the current ones;
-    how many. A board's own changes drop its expired versions too; this is for boards that
-    no longer change."""
+    """Drop, batch by batch, every version older than the days kept but each board's
+    current one and the one before it; how many. A board's own changes drop its expired
+    versions too; this is for boards that no longer change. Found in read transactions,
+    dropped in short writes."""
     if not limits.version_days_kept:
         return 0
     dropped_before = _dropped_before(limits)
-    after: tuple[str, str, int] | None = ("", "", 0)
+    after: tuple[str, str, int] = ("", "", 0)
     dropped = 0
-    while after is not None:
+    while True:
+        with db.read() as conn:
+            keys = repository.expired(conn, dropped_before, after, batch)
+        if not keys:
+            return dropped
         with db.write() as conn:
-            after, count = repository.drop_old(conn, dropped_before, after, batch)
-        dropped += count
-    return dropped
+            dropped += repository.drop_expired(conn, dropped_before, keys)
+        after = keys[-1]

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from insightboards.tables import dashboard_versions, dashboards
+from insightboards.tables import dashboard_versions, dashboards, trashed_dashboards
 
 _v = dashboard_versions
 _INSERT = _v.insert()
@@ -22,12 +22,15 @@ _KEEP_DOCUMENT = (
     .where(_THIS_BOARD, _v.c.version == sa.bindparam("old_version"))
     .values(document=sa.bindparam("old_document"))
 )
-# A version past the count kept, or older than the days kept (the current one is kept).
+# A version past the count kept, or older than the days kept: never the current one, nor
+# by age the one just replaced (a change after long idle must stay undoable and mergeable).
 _PRUNE = _v.delete().where(
     _THIS_BOARD,
     sa.or_(
         _v.c.version <= sa.bindparam("last_dropped"),
-        sa.and_(_v.c.version < sa.bindparam("current"), _v.c.date < sa.bindparam("dropped_before")),
+        sa.and_(
+            _v.c.version < sa.bindparam("previous"), _v.c.date < sa.bindparam("dropped_before")
+        ),
     ),
 )
 
@@ -68,7 +71,7 @@ def record_change(
         {
             **board,
             "last_dropped": new["version"] - keep_versions if keep_versions else 0,
-            "current": new["version"],
+            "previous": new["version"] - 1,
             "dropped_before": dropped_before,
         },
     )
@@ -105,38 +108,51 @@ def recorded_version(
     return None if row is None else Version(*row)
 
 
-_DROP_ONE = _v.delete().where(_THIS_BOARD, _v.c.version == sa.bindparam("number"))
+def _kept_by(boards: sa.Table) -> sa.ColumnElement[bool]:
+    """The version is its board's current one, or the one just before (`boards`: live or
+    trashed boards)."""
+    return (
+        sa.exists()
+        .where(
+            boards.c.account_id == _v.c.account_id,
+            boards.c.id == _v.c.dashboard_id,
+            boards.c.version <= _v.c.version + 1,
+        )
+        .correlate(_v)
+    )
 
 
-def drop_old(
+def _expired(dropped_before: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        _v.c.date < dropped_before,
+        sa.not_(_kept_by(dashboards)),
+        sa.not_(_kept_by(trashed_dashboards)),
+    )
+
+
+def expired(
     conn: sa.Connection, dropped_before: str, after: tuple[str, str, int], batch: int
-) -> tuple[tuple[str, str, int] | None, int]:
-    """Of the next `batch` versions after the key `after`, those older than `dropped_before`
-    that are not their board's current version: dropped. The last key looked at (None when
-    there were none) and how many were dropped."""
-    d = dashboards
+) -> list[tuple[str, str, int]]:
+    """The keys of up to `batch` versions after the key `after`, in key order, older than
+    `dropped_before` and neither their board's current one nor the one before it."""
     key = sa.tuple_(_v.c.account_id, _v.c.dashboard_id, _v.c.version)
     rows = conn.execute(
-        sa.select(
-            _v.c.account_id,
-            _v.c.dashboard_id,
-            _v.c.version,
-            _v.c.date,
-            sa.func.coalesce(d.c.version == _v.c.version, False),
-        )
-        .outerjoin(d, sa.and_(d.c.account_id == _v.c.account_id, d.c.id == _v.c.dashboard_id))
-        .where(key > sa.tuple_(*map(sa.literal, after)))
+        sa.select(_v.c.account_id, _v.c.dashboard_id, _v.c.version)
+        .where(key > sa.tuple_(*map(sa.literal, after)), _expired(dropped_before))
         .order_by(_v.c.account_id, _v.c.dashboard_id, _v.c.version)
         .limit(batch)
-    ).all()
-    if not rows:
-        return None, 0
-    old = [
-        {"of_account": account, "of_board": board, "number": number}
-        for account, board, number, date, current in rows
-        if date < dropped_before and not current
-    ]
-    if old:
-        conn.execute(_DROP_ONE, old)
-    account, board, number = rows[-1][:3]
-    return (account, board, number), len(old)
+    )
+    return [(account_id, board_id, number) for account_id, board_id, number in rows]
+
+
+def drop_expired(conn: sa.Connection, dropped_before: str, keys: list[tuple[str, str, int]]) -> int:
+    """Drop the versions `keys` that are still expired; how many."""
+    if not keys:
+        return 0
+    statement = _v.delete().where(
+        _THIS_BOARD, _v.c.version == sa.bindparam("number"), _expired(dropped_before)
+    )
+    result = conn.execute(
+        statement, [{"of_account": a, "of_board": b, "number": n} for a, b, n in keys]
+    )
+    return max(result.rowcount, 0)

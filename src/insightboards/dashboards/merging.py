@@ -10,12 +10,15 @@ leave it different; otherwise the merged change is the request's changes applied
 board as it is now."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from insightboards.dashboards.schemas import DashboardItemIn, DashboardUpdate
 from insightboards.errors import PreconditionFailed
 
 ITEM_FIELDS = ("insights", "sectionHeaders")
+T = TypeVar("T", bound=BaseModel)
 
 
 class MergeConflict(PreconditionFailed):
@@ -33,14 +36,31 @@ class MergeConflict(PreconditionFailed):
         self.conflicts = list(paths)
 
 
+def _pointer(field: str, item_id: str) -> str:
+    """The JSON Pointer (RFC 6901) of an item by its id."""
+    return f"/{field}/{item_id.replace('~', '~0').replace('/', '~1')}"
+
+
 def _canonical(item: DashboardItemIn) -> dict[str, Any]:
     """An item as what it stores: a section header's text in one form, nested or flat."""
     data = item.model_dump(exclude={"header", "subHeader", "sectionHeader"})
     return {**data, "headerText": item.header_text if item.is_section_header else None}
 
 
+def _read(model: type[T], value: Any) -> T:
+    """A stored document (or part) as the request model reads it; one kept before a bound
+    that refuses it now cannot be merged with (412, as a stale If-Match was before)."""
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        raise PreconditionFailed(
+            "The dashboard was changed by someone else, and the version this change was made "
+            "to cannot be merged with it; reload it and try again."
+        ) from None
+
+
 def _items(document: dict[str, Any], field: str) -> list[DashboardItemIn]:
-    return [DashboardItemIn.model_validate(item) for item in document.get(field, [])]
+    return [_read(DashboardItemIn, item) for item in document.get(field, [])]
 
 
 def _by_id(items: Sequence[DashboardItemIn]) -> dict[str, dict[str, Any]]:
@@ -66,14 +86,48 @@ def merge_items(
     mine: Sequence[DashboardItemIn],
 ) -> tuple[list[DashboardItemIn], list[str]]:
     """The current items with the changes `mine` made to `base` (items without an id are
-    new ones, added), and the pointers of the items both changed differently."""
+    new ones, added), and the pointers of the items both changed differently. An order
+    of the items that `mine` changed is kept, unless the board's changes since put the
+    same items in another order (a conflict at `/field`)."""
     theirs = _item_changes(base, current)
     ours = _item_changes(base, mine)
     conflicts = [
-        f"/{field}/{item_id}"
+        _pointer(field, item_id)
         for item_id, change in ours.items()
         if item_id in theirs and theirs[item_id] != change
     ]
+    base_ids = [item.id for item in base if item.id]
+    current_ids = {item.id for item in current if item.id}
+    mine_ids = {item.id for item in mine if item.id}
+    kept = [i for i in base_ids if i in mine_ids and i in current_ids]  # in all three
+
+    def order(items: Sequence[DashboardItemIn]) -> list[str]:
+        return [item.id for item in items if item.id in kept]
+
+    my_order, their_order = order(mine), order(current)
+    if my_order == kept:  # the order as it was: the current one stays
+        return _in_current_order(current, mine, ours), conflicts
+    if their_order != kept and their_order != my_order:
+        return [], [*conflicts, f"/{field}"]
+    current_by_id = {item.id: item for item in current if item.id}
+    merged = [
+        item
+        if not item.id or item.id in ours or item.id not in current_by_id
+        else current_by_id[item.id]
+        for item in mine
+        if not item.id or item.id in current_by_id or item.id not in base_ids
+    ]
+    added_since = [item for item in current if item.id and item.id not in base_ids]
+    return merged + [item for item in added_since if item.id not in mine_ids], conflicts
+
+
+def _in_current_order(
+    current: Sequence[DashboardItemIn],
+    mine: Sequence[DashboardItemIn],
+    ours: dict[str, dict[str, Any] | None],
+) -> list[DashboardItemIn]:
+    """The current items, in their order, with `mine`'s changes: changed and removed in
+    place, new ones at the end."""
     mine_by_id = {item.id: item for item in mine if item.id}
     merged: list[DashboardItemIn] = []
     for item in current:
@@ -83,8 +137,9 @@ def merge_items(
         else:
             merged.append(item)
     present = {item.id for item in merged}
-    merged += [item for item in mine if not item.id or (item.id in ours and item.id not in present)]
-    return merged, conflicts
+    return merged + [
+        item for item in mine if not item.id or (item.id in ours and item.id not in present)
+    ]
 
 
 def merge_update(
@@ -97,8 +152,8 @@ def merge_update(
     """The PUT `body`, made against the document `base`, as a PUT of the board now at
     `current`: the fields and items it changed, over the changes made since. MergeConflict
     when both changed the same field or item differently."""
-    base_update = DashboardUpdate.model_validate(base)
-    current_update = DashboardUpdate.model_validate(current)
+    base_update = _read(DashboardUpdate, base)
+    current_update = _read(DashboardUpdate, current)
     fields: dict[str, Any] = {}
     conflicts: list[str] = []
     for name in sorted(body.model_fields_set - set(ITEM_FIELDS)):
@@ -161,4 +216,4 @@ def check_item(
 
     before, now = found(base), found(current)
     if now != before and now != _canonical(item):
-        raise MergeConflict(base_version, current_version, [f"/items/{item.id}"])
+        raise MergeConflict(base_version, current_version, [_pointer("items", item.id)])

@@ -233,6 +233,8 @@ def _stale_base(
     A version the board does not keep cannot be merged against: 412."""
     if expected_version is None or expected_version == row.version:
         return None
+    if not 1 <= expected_version < row.version:  # never a version of this board
+        checks.check_version(row, expected_version)
     stored = history.kept_document(conn, row, expected_version)
     if stored is None or row.document is None:
         checks.check_version(row, expected_version)

@@ -113,7 +113,8 @@ def purge_expired(db: Database, keep_days: int, batch: int = 200) -> int:
         with db.write() as conn:
             boards = trash_repository.trashed_before(conn, moment, batch)
             for account_id, dashboard_id in boards:
-                trash_repository.purge(conn, account_id, dashboard_id)
+                if not trash_repository.purge(conn, account_id, dashboard_id):
+                    continue  # undeleted since it was found
                 audit.record(
                     conn,
                     account_id,

@@ -117,20 +117,27 @@ def taken_out(
     return rows, document
 
 
-def _remove(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
+def _remove(conn: sa.Connection, account_id: str, dashboard_id: str) -> bool:
+    """Whether the trash held the board (it no longer does)."""
     # Its grants explicitly: PostgreSQL would cascade, SQLite too, but only where the
     # connection enforces foreign keys.
     conn.execute(
         _g.delete().where(_g.c.account_id == account_id, _g.c.dashboard_id == dashboard_id)
     )
-    conn.execute(_t.delete().where(_t.c.account_id == account_id, _t.c.id == dashboard_id))
+    removed = conn.execute(
+        _t.delete().where(_t.c.account_id == account_id, _t.c.id == dashboard_id)
+    )
+    return removed.rowcount > 0
 
 
-def purge(conn: sa.Connection, account_id: str, dashboard_id: str) -> None:
-    """A trashed board gone for good, its history with it."""
-    _remove(conn, account_id, dashboard_id)
+def purge(conn: sa.Connection, account_id: str, dashboard_id: str) -> bool:
+    """A trashed board gone for good, its history with it; False if the trash no longer
+    held it (undeleted meanwhile: its history is the live board's again)."""
+    if not _remove(conn, account_id, dashboard_id):
+        return False
     v = dashboard_versions
     conn.execute(v.delete().where(v.c.account_id == account_id, v.c.dashboard_id == dashboard_id))
+    return True
 
 
 def trashed_before(conn: sa.Connection, moment: str, limit: int) -> list[tuple[str, str]]:

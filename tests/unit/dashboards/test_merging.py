@@ -89,3 +89,44 @@ def test_a_whole_layout_merges_insights_and_headers_together() -> None:
     layout = [DashboardItemIn.model_validate(i) for i in (_tile("a"), {**header, "row": 8})]
     merged = merging.merge_layout(1, 2, base, current, layout)
     assert [(i.id, i.row) for i in merged] == [("a", 2), ("h", 8)]
+
+
+def _order(base: list[str], current: list[dict[str, Any]], mine: list[dict[str, Any]]) -> Any:
+    return merging.merge_update(
+        1,
+        2,
+        _doc(insights=[_tile(i) for i in base]),
+        _doc(insights=current),
+        _put(insights=mine),
+    )
+
+
+def test_an_order_changed_on_one_side_is_kept_with_the_other_sides_changes() -> None:
+    merged = _order(["a", "b", "c"], [_tile("a"), _tile("b", row=5), _tile("c")], [
+        _tile("c"), _tile("a"), _tile("b")
+    ])  # fmt: skip
+    assert [(i.id, i.row) for i in merged.insights] == [("c", 0), ("a", 0), ("b", 5)]
+    theirs_reordered = _order(["a", "b"], [_tile("b"), _tile("a")], [_tile("a", row=3), _tile("b")])
+    assert [(i.id, i.row) for i in theirs_reordered.insights] == [("b", 0), ("a", 3)]
+    added_since = _order(["a", "b"], [_tile("a"), _tile("b"), _tile("d")], [_tile("b"), _tile("a")])
+    assert [i.id for i in added_since.insights] == ["b", "a", "d"]
+
+
+def test_two_different_orders_conflict() -> None:
+    with pytest.raises(merging.MergeConflict) as refused:
+        _order(["a", "b", "c"], [_tile("b"), _tile("a"), _tile("c")], [
+            _tile("c"), _tile("b"), _tile("a")
+        ])  # fmt: skip
+    assert refused.value.conflicts == ["/insights"]
+
+
+def test_pointers_escape_ids() -> None:
+    with pytest.raises(merging.MergeConflict) as refused:
+        merging.merge_update(
+            1,
+            2,
+            _doc(insights=[_tile("a/b~c")]),
+            _doc(insights=[_tile("a/b~c", row=1)]),
+            _put(insights=[_tile("a/b~c", row=2)]),
+        )
+    assert refused.value.conflicts == ["/insights/a~1b~0c"]
