@@ -17,6 +17,7 @@ from insightboards.access.rules import (
     Role,
     allowed_actions,
     allowed_bits,
+    everyone_reads,
     from_bits,
     to_bits,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "caller_predicate",
     "caller_predicate_on",
     "caller_read_count",
+    "everyone_reads",
     "from_bits",
     "readers_expression",
     "to_bits",

@@ -100,3 +100,9 @@ def allowed_bits(caller: Caller, policy: Policy) -> int:
 
 def allowed_actions(caller: Caller, policy: Policy) -> list[Action]:
     return from_bits(allowed_bits(caller, policy))
+
+
+def everyone_reads(inherits: bool, owner_deny: int) -> bool:
+    """Whether every user of the account may read a board: it inherits the account's
+    defaults and its owner is not denied reading (sql.readers_expression's shortcut)."""
+    return inherits and not owner_deny & READ

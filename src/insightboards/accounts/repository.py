@@ -39,6 +39,34 @@ _PLAN_FOR_UPDATE = (
 )
 
 
+# What a create reads of its account, in one statement (each statement of a write hands
+# the GIL over and waits to take it back): the plan and its cap (the account's row locked,
+# PostgreSQL), the auth counter, and how many users the account has.
+_CREATION_FACTS = (
+    sa.select(
+        accounts.c.plan,
+        accounts.c.max_dashboards,
+        sa.select(auth_changes.c.counter).where(auth_changes.c.id == 1).scalar_subquery(),
+        sa.select(sa.func.count())
+        .select_from(users)
+        .where(users.c.account_id == accounts.c.id)
+        .scalar_subquery(),
+    )
+    .where(accounts.c.id == sa.bindparam("account_id"))
+    .with_for_update(of=accounts)
+)
+
+
+def creation_facts(conn: sa.Connection, account_id: str) -> tuple[str, int | None, int, int] | None:
+    """The account's plan, its cap, the auth counter and the number of its users, the
+    account's row locked (PostgreSQL) until the transaction ends; None if no such account."""
+    rows = prepare(_CREATION_FACTS, conn.dialect).rows(conn, account_id=account_id)
+    if not rows:
+        return None
+    plan, cap, counter, users_count = rows[0]
+    return plan, cap, int(counter), int(users_count)
+
+
 def get_account(conn: sa.Connection, account_id: str) -> AnyRow | None:
     return conn.execute(_ACCOUNT, {"account_id": account_id}).first()
 

@@ -304,7 +304,8 @@ class CallerCache:
     def latest(self, token_hash: str) -> tuple[int, Caller] | None:
         """The caller last looked up for the token, and the counter it was looked up at,
         whatever the counter is now: for a write that checks the counter itself, in its
-        transaction (`check_counter`). None if there is none, or the token has expired."""
+        transaction (dashboards.checks.check_can_create_at). None if there is none, or the token
+        has expired."""
         entry = self._callers.get(token_hash)
         if entry is None or (entry[1] is not None and now_iso() >= entry[1]):
             return None
@@ -352,15 +353,8 @@ def authenticate(db: Database, token: str, cache: CallerCache | None = None) -> 
 
 class CallerChanged(Exception):
     """Something that decides who may call changed since the caller was looked up: the
-    write that checked it did nothing, and the request must be authenticated afresh."""
-
-
-def check_counter(conn: sa.Connection, counter: int) -> None:
-    """Raise CallerChanged unless the auth counter is still `counter`. In a write's
-    transaction, this orders the write after every auth change committed before it (on
-    SQLite none can commit during it), as a check on the loop before the write would."""
-    if repository.auth_changes_counter(conn) != counter:
-        raise CallerChanged
+    write that checked it (in its own transaction, which orders it after every auth change
+    committed before it) did nothing, and the request must be authenticated afresh."""
 
 
 def token_account(token: str) -> str | None:

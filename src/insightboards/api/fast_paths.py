@@ -218,8 +218,7 @@ class FastPaths:
             return None, replay
 
         def written(conn: Connection) -> Served:
-            accounts_service.check_counter(conn, counter)
-            return creating.run_create(conn, caller, plan)
+            return creating.run_create(conn, caller, plan, auth_counter=counter)
 
         try:
             # Built here, written by the database's writer (Database.write_from_loop).

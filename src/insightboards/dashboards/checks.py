@@ -13,6 +13,7 @@ from insightboards import access
 from insightboards.access import Action, Caller
 from insightboards.access import boards as access_boards
 from insightboards.accounts import repository as accounts_repository
+from insightboards.accounts.service import CallerChanged
 from insightboards.dashboards import documents, repository
 from insightboards.dashboards.records import DashboardRecord, GrantRecord
 from insightboards.errors import NotFound, PreconditionFailed
@@ -83,6 +84,21 @@ def free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
         tag = new_tag()
         if not repository.tag_taken(conn, account_id, tag):
             return tag
+
+
+def check_can_create_at(conn: sa.Connection, caller: Caller, auth_counter: int | None) -> int:
+    """As `check_can_create`, in the statement that also reads the auth counter (the
+    caller's cache entry must still hold: else CallerChanged, and the write does nothing)
+    and the number of the account's users; that number."""
+    access_boards.check_creator(caller)
+    facts = accounts_repository.creation_facts(conn, caller.account_id)
+    assert facts is not None
+    plan, cap, counter, users_count = facts
+    if auth_counter is not None and counter != auth_counter:
+        raise CallerChanged
+    owned = repository.count_owned(conn, caller.account_id) if cap is not None else 0
+    access_boards.check_plan_allows_another(plan, cap, owned)
+    return users_count
 
 
 def check_can_create(conn: sa.Connection, caller: Caller) -> None:

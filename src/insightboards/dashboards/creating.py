@@ -135,9 +135,12 @@ def plan_create(
     return CreatePlan(tagged(checks.new_tag()), tagged)
 
 
-def run_create(conn: sa.Connection, caller: Caller, plan: CreatePlan) -> Served:
-    """The create's transaction: the plan's cap and tag checked, the board inserted."""
-    checks.check_can_create(conn, caller)
+def run_create(
+    conn: sa.Connection, caller: Caller, plan: CreatePlan, auth_counter: int | None = None
+) -> Served:
+    """The create's transaction: the plan's cap and tag checked, the board inserted. With
+    `auth_counter`, the caller as cached at that counter, checked here (CallerChanged)."""
+    users_count = checks.check_can_create_at(conn, caller, auth_counter)
     new = plan.board
     # A tag the client chose is checked by the unique index: the board's row goes in first
     # and fails alone (repository.TagTaken), one statement fewer for every create.
@@ -145,7 +148,7 @@ def run_create(conn: sa.Connection, caller: Caller, plan: CreatePlan) -> Served:
         while repository.tag_taken(conn, caller.account_id, new.row.tag):
             new = plan.retagged(checks.new_tag())
     inserted = insert_new(conn, new)
-    return served.after_change(conn, caller, inserted)
+    return served.after_change(conn, caller, inserted, users_count)
 
 
 def create(

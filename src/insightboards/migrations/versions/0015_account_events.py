@@ -35,10 +35,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_account_events")),
     )
     op.create_index("ix_account_events_account_id_seq", "account_events", ["account_id", "seq"])
-    op.create_index(
-        "ix_account_events_dashboard", "account_events", ["account_id", "dashboard_id", "seq"]
-    )
-    op.create_index("ix_account_events_user", "account_events", ["account_id", "user_id", "seq"])
 
 
 def downgrade() -> None:
