@@ -5,13 +5,13 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from insightboards.api.dashboards import problem_responses
+from insightboards.api.dashboards import PageSkip, PageTake, problem_responses
 from insightboards.api.deps import CallerDep, DatabaseDep
 from insightboards.api.json_body import StrictJsonRoute
 from insightboards.audit import service
 from insightboards.audit.repository import EventFilter
 from insightboards.clock import TimestampOutOfRange, normalize_timestamp
-from insightboards.dashboards.schemas import MAX_SKIP, MAX_TAKE, ApiModel
+from insightboards.dashboards.schemas import ApiModel
 from insightboards.errors import BadRequest
 
 router = APIRouter(tags=["audit"], route_class=StrictJsonRoute)
@@ -95,10 +95,8 @@ def audit_events(
         str | None,
         Query(max_length=64, description="Before this time, excluded.", json_schema_extra=_TIME),
     ] = None,
-    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many to pass over.")] = 0,
-    take: Annotated[
-        int, Query(ge=0, le=MAX_TAKE, description="How many to answer with (100, at most 1000).")
-    ] = 100,
+    skip: PageSkip = 0,
+    take: PageTake = 100,
 ) -> Response:
     where = EventFilter(
         user_id=userId,

@@ -87,6 +87,11 @@ _FIELDS = (
     "The fields each item keeps, comma-separated, with sub-fields in braces: "
     "`name,tags{name,title}` (all of them when absent)."
 )
+# skip and take of the pages this service adds (history, trash, audit).
+PageSkip = Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many to pass over (0).")]
+PageTake = Annotated[
+    int, Query(ge=0, le=MAX_TAKE, description="How many to answer with (100, at most 1000).")
+]
 DashboardId = Annotated[str, Path(description="The dashboard's id (24 lowercase hex characters).")]
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrictJsonRoute)
 
@@ -311,12 +316,8 @@ _NOT_IN_TRASH = "The trash holds no such dashboard."
 def list_trash(
     database: DatabaseDep,
     caller: CallerDep,
-    skip: Annotated[
-        int, Query(ge=0, le=MAX_SKIP, description="How many boards to pass over (0).")
-    ] = 0,
-    take: Annotated[
-        int, Query(ge=0, le=MAX_TAKE, description="How many to answer with (100, at most 1000).")
-    ] = 100,
+    skip: PageSkip = 0,
+    take: PageTake = 100,
 ) -> Response:
     return Response(
         orjson.dumps(trash.trashed(database, caller, skip, take)), media_type="application/json"
@@ -471,12 +472,8 @@ def list_versions(
     dashboardId: DashboardId,
     database: DatabaseDep,
     caller: CallerDep,
-    skip: Annotated[
-        int, Query(ge=0, le=MAX_SKIP, description="How many versions to pass over (0).")
-    ] = 0,
-    take: Annotated[
-        int, Query(ge=0, le=MAX_TAKE, description="How many to answer with (100, at most 1000).")
-    ] = 100,
+    skip: PageSkip = 0,
+    take: PageTake = 100,
 ) -> Response:
     _check_id(dashboardId)
     page = history.versions(database, caller, dashboardId, skip, take)
