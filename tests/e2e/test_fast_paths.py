@@ -218,15 +218,7 @@ def test_gets_on_postgresql_survive_the_loss_of_the_loops_connections(
         pytest.skip("the loop's connections are PostgreSQL's")
     created = api.create(name="survivor")
     assert api.get(created["id"]).json() == created
-    url = make_url(server.database_url).set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin_db:
-        terminated = admin_db.execute(
-            # In the select list: a WHERE may call the function before testing the rest.
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name = %s AND datname = current_database()",
-            (POSTGRES_APPLICATION_NAME,),
-        ).fetchone()
-    assert terminated is not None and terminated[0] == POSTGRES_CONNECTIONS
+    assert _terminate(server, POSTGRES_APPLICATION_NAME) == POSTGRES_CONNECTIONS
     # Each read that finds its connection broken runs again on a new one.
     answers = [api.get(created["id"]) for _ in range(2 * POSTGRES_CONNECTIONS)]
     assert [answer.status_code for answer in answers] == [200] * (2 * POSTGRES_CONNECTIONS)
@@ -269,15 +261,23 @@ def test_lists_on_postgresql_survive_the_loss_of_their_connections(
     created = api.create(name="listed", tags=[{"name": label}])
     query = {"filter": f'{{"tags.name": "{label}"}}'}
     assert [board["id"] for board in api.list(**query)["items"]] == [created["id"]]
-    url = make_url(server.database_url).set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin_db:
-        terminated = admin_db.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name = %s AND datname = current_database()",
-            (TIMED_READS_APPLICATION_NAME,),
-        ).fetchone()
-    assert terminated is not None and terminated[0] >= 1
+    assert _terminate(server, TIMED_READS_APPLICATION_NAME) >= 1
     for _ in range(4):
         response = api.v2.get("/dashboards", params=query)
         assert response.status_code == 200, response.text
         assert [board["id"] for board in response.json()["items"]] == [created["id"]]
+
+
+def _terminate(server: Server, application_name: str) -> int:
+    """Close, from the server's side, the service's PostgreSQL connections of that name;
+    how many."""
+    url = make_url(server.database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin_db:
+        terminated = admin_db.execute(
+            # In the select list: a WHERE may call the function before testing the rest.
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (application_name,),
+        ).fetchone()
+    assert terminated is not None
+    return int(terminated[0])

@@ -32,13 +32,6 @@ def insert_account(
 
 _ACCOUNT = sa.select(accounts).where(accounts.c.id == sa.bindparam("account_id"))
 # Every create reads it: built once, run through the driver (prepared.py).
-_PLAN_FOR_UPDATE = (
-    sa.select(accounts.c.plan, accounts.c.max_dashboards)
-    .where(accounts.c.id == sa.bindparam("account_id"))
-    .with_for_update()
-)
-
-
 # What a create reads of its account, in one statement (each statement of a write hands
 # the GIL over and waits to take it back): the plan and its cap (the account's row locked,
 # PostgreSQL), the auth counter, and how many users the account has.
@@ -69,13 +62,6 @@ def creation_facts(conn: sa.Connection, account_id: str) -> tuple[str, int | Non
 
 def get_account(conn: sa.Connection, account_id: str) -> AnyRow | None:
     return conn.execute(_ACCOUNT, {"account_id": account_id}).first()
-
-
-def lock_plan(conn: sa.Connection, account_id: str) -> tuple[str, int | None] | None:
-    """The account's plan and its cap on dashboards, the account's row locked (PostgreSQL)
-    until the transaction ends; None if there is no such account."""
-    rows = prepare(_PLAN_FOR_UPDATE, conn.dialect).rows(conn, account_id=account_id)
-    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def any_account_exists(conn: sa.Connection) -> bool:

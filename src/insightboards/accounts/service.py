@@ -197,18 +197,19 @@ def create_token(
             date_created=now_iso(),
             date_expires=None if expires_in_days is None else iso_in(expires_in_days),
         )
-        audit.record(conn, account_id, "token.create", None, details=_token_details(token, user_id))
+        audit.record(
+            conn,
+            account_id,
+            "token.create",
+            None,
+            details=_token_details(hash_token(token), user_id),
+        )
     return token
 
 
-def _token_details(token_hash_or_token: str, user_id: str | None = None) -> dict[str, Any]:
+def _token_details(token_hash: str, user_id: str | None = None) -> dict[str, Any]:
     """A token as the audit trail names it: by the id list-tokens shows, never itself."""
-    digest = (
-        hash_token(token_hash_or_token)
-        if token_hash_or_token.startswith("ib_")
-        else token_hash_or_token
-    )
-    details: dict[str, Any] = {"tokenId": digest[: repository.TOKEN_ID_LENGTH]}
+    details: dict[str, Any] = {"tokenId": token_hash[: repository.TOKEN_ID_LENGTH]}
     if user_id is not None:
         details["forUserId"] = user_id
     return details
@@ -228,7 +229,9 @@ def revoke_token(db: Database, token: str) -> None:
     with db.write() as conn:
         if not repository.revoke_token(conn, account_id, hash_token(token), now_iso()):
             raise NotFound("No such active token.")
-        audit.record(conn, account_id, "token.revoke", None, details=_token_details(token))
+        audit.record(
+            conn, account_id, "token.revoke", None, details=_token_details(hash_token(token))
+        )
 
 
 def revoke_token_by_id(db: Database, account_id: str, token_id: str) -> None:
@@ -304,7 +307,7 @@ class CallerCache:
     def latest(self, token_hash: str) -> tuple[int, Caller] | None:
         """The caller last looked up for the token, and the counter it was looked up at,
         whatever the counter is now: for a write that checks the counter itself, in its
-        transaction (dashboards.checks.check_can_create_at). None if there is none, or the token
+        transaction (dashboards.checks.check_can_create). None if there is none, or the token
         has expired."""
         entry = self._callers.get(token_hash)
         if entry is None or (entry[1] is not None and now_iso() >= entry[1]):

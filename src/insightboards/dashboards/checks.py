@@ -86,10 +86,12 @@ def free_tag(conn: sa.Connection, account_id: str, wanted: str | None) -> str:
             return tag
 
 
-def check_can_create_at(conn: sa.Connection, caller: Caller, auth_counter: int | None) -> int:
-    """As `check_can_create`, in the statement that also reads the auth counter (the
-    caller's cache entry must still hold: else CallerChanged, and the write does nothing)
-    and the number of the account's users; that number."""
+def check_can_create(conn: sa.Connection, caller: Caller, auth_counter: int | None = None) -> int:
+    """That the caller may create a board, and the plan allows another (the account's row
+    locked, so that concurrent creates cannot all pass the cap at once); the number of the
+    account's users. With `auth_counter`, the one statement that reads the plan checks the
+    counter too: the caller's cache entry must still hold, else CallerChanged and the write
+    does nothing."""
     access_boards.check_creator(caller)
     facts = accounts_repository.creation_facts(conn, caller.account_id)
     assert facts is not None
@@ -99,13 +101,3 @@ def check_can_create_at(conn: sa.Connection, caller: Caller, auth_counter: int |
     owned = repository.count_owned(conn, caller.account_id) if cap is not None else 0
     access_boards.check_plan_allows_another(plan, cap, owned)
     return users_count
-
-
-def check_can_create(conn: sa.Connection, caller: Caller) -> None:
-    access_boards.check_creator(caller)
-    # Locked, so that concurrent creates cannot all pass the cap at once.
-    locked = accounts_repository.lock_plan(conn, caller.account_id)
-    assert locked is not None
-    plan, cap = locked
-    owned = repository.count_owned(conn, caller.account_id) if cap is not None else 0
-    access_boards.check_plan_allows_another(plan, cap, owned)

@@ -140,7 +140,7 @@ def run_create(
 ) -> Served:
     """The create's transaction: the plan's cap and tag checked, the board inserted. With
     `auth_counter`, the caller as cached at that counter, checked here (CallerChanged)."""
-    users_count = checks.check_can_create_at(conn, caller, auth_counter)
+    users_count = checks.check_can_create(conn, caller, auth_counter)
     new = plan.board
     # A tag the client chose is checked by the unique index: the board's row goes in first
     # and fails alone (repository.TagTaken), one statement fewer for every create.

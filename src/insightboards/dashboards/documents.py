@@ -190,14 +190,6 @@ _BOARD_STAMPS = ("dateUpdated", "version")
 _HEADER_STAMPS = ("modifiedById", "dateUpdated")
 
 
-def same_but_for_stamps(before: bytes | None, after: bytes) -> bool:
-    """Whether two stored documents of a board differ in nothing but a write's stamps: its
-    time and version, and who and when last saved each section header."""
-    if before is None:  # stored before documents were (migration 0008): say it changed
-        return False
-    return unstamped(before) == unstamped(after)
-
-
 def unstamped(stored: bytes) -> dict[str, Any]:
     """A stored document, parsed, less the stamps of the write that stored it."""
     document = decode(stored)

@@ -31,7 +31,8 @@ _ACCESS_ONLY = ["access"]
 
 def changed_fields(before: bytes | None, after: bytes) -> list[str]:
     """The top-level fields in which two stored documents differ, less a write's stamps
-    (all of the later one's when there is no earlier one)."""
+    (documents.unstamped), all of the later one's when there is no earlier one (stored
+    before migration 0008). None: a change that leaves the board as it was."""
     new = documents.unstamped(after)
     if before is None:
         return sorted(new)
@@ -59,14 +60,13 @@ def record_change(
     caller: Caller,
     before: DashboardRecord,
     after: DashboardRecord,
-    stored: bytes,
     kind: str,
+    fields: list[str],
     limits: Limits,
-) -> tuple[str, list[str]]:
-    """The version `after` (its stored document `stored`) that the caller's change of kind
-    `kind` makes of the board at `before`; the kind recorded (an update of access alone is
-    an access change) and the fields it changed."""
-    fields = changed_fields(before.document, stored)
+) -> str:
+    """The version `after` that the caller's change of kind `kind`, altering `fields`
+    (changed_fields), makes of the board at `before`; the kind recorded (an update of
+    access alone is an access change)."""
     if kind == "update" and fields == _ACCESS_ONLY:
         kind = "access"
     repository.record_change(
@@ -84,7 +84,7 @@ def record_change(
         limits.versions_kept,
         _dropped_before(limits),
     )
-    return kind, fields
+    return kind
 
 
 def _dropped_before(limits: Limits) -> str:
@@ -135,7 +135,9 @@ def kept_document(conn: sa.Connection, row: DashboardRecord, number: int) -> byt
     return None if found is None else found.document
 
 
-def _document(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes:
+def version_stored(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes:
+    """Version `number`'s stored document, or NotFound (in a transaction that checked the
+    caller's access to the board already)."""
     found = kept_document(conn, row, number)
     if found is None:
         raise NotFound(f"The dashboard keeps no version {number}.")
@@ -147,20 +149,15 @@ def version_document(db: Database, caller: Caller, dashboard_id: str, number: in
     fields that depend on who asks (documents.CALLER_FIELDS)."""
     with db.read() as conn:
         row = checks.load_authorized(conn, caller, dashboard_id, "read").row
-        return _document(conn, row, number) + b"}"
-
-
-def stored_version(conn: sa.Connection, row: DashboardRecord, number: int) -> bytes:
-    """Version `number`'s stored document, in a transaction that checked access already."""
-    return _document(conn, row, number)
+        return version_stored(conn, row, number) + b"}"
 
 
 def diff(db: Database, caller: Caller, dashboard_id: str, first: int, second: int) -> bytes:
     """The JSON Patch that turns version `first` of the board into version `second`."""
     with db.read() as conn:
         row = checks.load_authorized(conn, caller, dashboard_id, "read").row
-        before = documents.decode(_document(conn, row, first))
-        after = documents.decode(_document(conn, row, second))
+        before = documents.decode(version_stored(conn, row, first))
+        after = documents.decode(version_stored(conn, row, second))
     return orjson.dumps(jsonpatch.make_patch(before, after).patch)
 
 

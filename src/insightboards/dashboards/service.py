@@ -69,15 +69,16 @@ def _write(
     values: dict[str, Any],
     change: Change,
     kind: str,
+    fields: list[str],
     limits: Limits,
 ) -> Change:
     """Write `values` and the change's version and document over `row`, and record the
-    version (history.py; `kind` says how it was made). One UPDATE: on PostgreSQL a second
-    one of a row this transaction changed re-checks its foreign key, a share lock on the
-    account that deadlocks against a clone holding it."""
+    version (history.py; `kind` says how it was made, `fields` what it changed). One
+    UPDATE: on PostgreSQL a second one of a row this transaction changed re-checks its
+    foreign key, a share lock on the account that deadlocks against a clone holding it."""
     repository.update(conn, row.account_id, row.id, {**values, "document": change[2]}, row.version)
     after = change[0]
-    recorded, fields = history.record_change(conn, caller, row, after, change[2], kind, limits)
+    recorded = history.record_change(conn, caller, row, after, kind, fields, limits)
     audit.record(
         conn,
         row.account_id,
@@ -216,11 +217,12 @@ def _update_in(
     if body.insights is not None or body.sectionHeaders is not None:
         _replace_layout_parts(conn, caller, row, body, now)
     change = _rendered_change(conn, row, values, limits)
-    if documents.same_but_for_stamps(row.document, change[2]):
+    fields = history.changed_fields(row.document, change[2])
+    if not fields:
         assert row.document is not None
         as_it_was = (row, change[1], row.document)
         raise NothingChanged(row.version, served.after_change(conn, caller, as_it_was))
-    written = _write(conn, caller, row, values, change, kind, limits)
+    written = _write(conn, caller, row, values, change, kind, fields, limits)
     board = served.after_change(conn, caller, written)
     return board if base is None else dataclasses.replace(board, merged_from=expected_version)
 
@@ -257,7 +259,7 @@ def restore(
     try:
         with db.write() as conn:
             row = checks.load_authorized(conn, caller, dashboard_id, "update").row
-            stored = history.stored_version(conn, row, number)
+            stored = history.version_stored(conn, row, number)
             try:
                 body = DashboardUpdate.model_validate(documents.decode(stored))
             except ValidationError as refused:  # kept before a bound that refuses it now
@@ -414,12 +416,13 @@ def _save_items(
             )
         values = {"date_updated": now}
         change = _rendered_change(conn, row, values, limits)
-        if documents.same_but_for_stamps(row.document, change[2]):
+        fields = history.changed_fields(row.document, change[2])
+        if not fields:
             # Rolled back, as a PUT that changes nothing: a new version for the same board
             # would fail every other client's If-Match.
             raise NothingChanged(row.version)
         kind = "layout" if isinstance(body, list) else "item"
-        version = _write(conn, caller, row, values, change, kind, limits)[0].version
+        version = _write(conn, caller, row, values, change, kind, fields, limits)[0].version
         return version, None if base is None else expected_version
 
 
