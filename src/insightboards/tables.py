@@ -354,10 +354,33 @@ account_events = sa.Table(
     sa.Column("dashboard_id", ID, nullable=True),
     sa.Column("version", sa.Integer, nullable=True),
     sa.Column("details", sa.JSON, nullable=False),
+    # For a board's event, the board's read rule as it stood then (named as in `dashboards`,
+    # so that access/sql.py applies to it; its grants are in `version_grants`): the change
+    # feed (feed/) shows the event to those who could read the board at that moment. Null
+    # for other events, and for events recorded before migration 0016.
+    sa.Column("created_by_id", ID, nullable=True),
+    sa.Column("inherits", sa.Boolean, nullable=True),
+    sa.Column("owner_grant", sa.Integer, nullable=True),
+    sa.Column("owner_deny", sa.Integer, nullable=True),
+    sa.Column("is_report", sa.Boolean, nullable=True),
     # An account's events newest first. Filters (a board, a user, a kind, a time) walk
     # them: an index for each would cost every create its own insert (perf.py's creates
     # went from 52 to 50 % of the limit with three indexes).
     sa.Index("ix_account_events_account_id_seq", "account_id", "seq"),
+)
+
+# The grants each version of a board had (as in `dashboard_grants`), from migration 0016 on:
+# what the read rule of a board's event (account_events) needs beside its columns. Kept
+# for as long as the events are.
+version_grants = sa.Table(
+    "version_grants",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("dashboard_id", ID, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("principal_kind", sa.String(16), primary_key=True),
+    sa.Column("principal_id", sa.String(64), primary_key=True),
+    sa.Column("actions", sa.Integer, nullable=False),
 )
 
 # A result row of any shape (rows are read by column name).

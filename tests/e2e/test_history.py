@@ -312,7 +312,7 @@ def test_a_purge_of_a_board_the_trash_no_longer_holds_keeps_its_history(
     database = Database(server.database_url)
     try:
         with database.write() as conn:
-            assert trash_repository.purge(conn, tenant.account_id, board_id) is False
+            assert trash_repository.purge(conn, tenant.account_id, board_id) is None
     finally:
         database.dispose()
     assert _versions(api, board_id)["totalCount"] == 2

@@ -18,10 +18,22 @@ from insightboards.access import (
     allowed_bits,
     caller_predicate,
     caller_read_count,
+    caller_reads_events,
 )
+from insightboards.audit import repository as audit
 from insightboards.dashboards import list_repository, served_repository
+from insightboards.dashboards.records import DashboardRecord, GrantRecord
 from insightboards.database import Database, upgrade_schema
-from insightboards.tables import accounts, dashboard_grants, dashboards, team_members, teams, users
+from insightboards.tables import (
+    account_events,
+    accounts,
+    dashboard_grants,
+    dashboards,
+    team_members,
+    teams,
+    users,
+    version_grants,
+)
 
 ACCOUNT = "a" * 24
 OWNER, OTHER = "1" * 24, "2" * 24
@@ -180,7 +192,31 @@ def test_sql_predicate_agrees_with_python(
                 from_sql |= bit
         readers = served_repository.readers_count(conn, ACCOUNT, board)
         readable_count = list_repository.count_readable(conn, ACCOUNT, caller_read_count(who))
+        # The change feed judges an event by the rule the event kept: the board's then.
+        # Recorded at version 2 and the board moved on to version 3, open to all, since.
+        conn.execute(account_events.delete())
+        conn.execute(version_grants.delete())
+        stored = conn.execute(sa.select(dashboards).where(dashboards.c.id == board)).one()
+        grant_rows = conn.execute(sa.select(dashboard_grants)).all()
+        at_event = DashboardRecord._make(stored)._replace(version=2)
+        audit.record_board_event(
+            conn, "update", OWNER, at_event, new_grants=[GrantRecord(*g) for g in grant_rows]
+        )
+        conn.execute(
+            dashboards.update().values(version=3, inherits=True, owner_grant=15, owner_deny=0)
+        )
+        conn.execute(dashboard_grants.delete())
+        conn.execute(
+            version_grants.insert().values(
+                account_id=ACCOUNT, dashboard_id=board, version=3, principal_kind="account",
+                principal_id=ACCOUNT, actions=ALL_BITS,
+            )
+        )  # fmt: skip
+        events_read = conn.execute(
+            sa.select(account_events.c.seq).where(caller_reads_events(who))
+        ).all()
     assert from_sql == expected & ALL_BITS
+    assert len(events_read) == expected & 1
     # The unfiltered list's total counts by another route (access.ReadCount): same rule, for
     # the masks the API writes (its index ranges list them).
     if 0 <= owner_deny <= ALL_BITS:

@@ -27,6 +27,7 @@ from insightboards.access.sql import (
     caller_predicate,
     caller_predicate_on,
     caller_read_count,
+    caller_reads_events,
     readers_expression,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "caller_predicate",
     "caller_predicate_on",
     "caller_read_count",
+    "caller_reads_events",
     "everyone_reads",
     "from_bits",
     "readers_expression",

@@ -13,7 +13,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from insightboards.access.rules import ACTION_BITS, ALL_BITS, READ, Action, Caller
-from insightboards.tables import dashboard_grants, dashboards, team_members, users
+from insightboards.tables import (
+    account_events,
+    dashboard_grants,
+    dashboards,
+    team_members,
+    users,
+    version_grants,
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,7 @@ def _rule_terms(
     from_grants = (
         sa.exists()
         .where(
-            grants.c.account_id == d.c.account_id,
-            grants.c.dashboard_id == d.c.id,
+            *_grants_of(d, grants),
             grants.c.actions.op("&")(bit) != 0,
             sa.or_(
                 sa.and_(grants.c.principal_kind == "user", grants.c.principal_id == user_id),
@@ -65,6 +71,18 @@ def _rule_terms(
         from_grants=from_grants,
         owner_denied=sa.and_(is_owner, _has_bit(d.c.owner_deny, bit)),
     )
+
+
+def _grants_of(boards: sa.Table, grants: sa.Table) -> tuple[sa.ColumnElement[bool], ...]:
+    """Which rows of `grants` are the board's: its own, or for a board's event (a row of
+    `account_events`), those of the board's version at the event (`version_grants`)."""
+    if boards is account_events:
+        return (
+            grants.c.account_id == boards.c.account_id,
+            grants.c.dashboard_id == boards.c.dashboard_id,
+            grants.c.version == boards.c.version,
+        )
+    return grants.c.account_id == boards.c.account_id, grants.c.dashboard_id == boards.c.id
 
 
 def _has_bit(column: sa.ColumnElement[int], bit: int) -> sa.ColumnElement[bool]:
@@ -97,7 +115,8 @@ def allowed_predicate(
     The user may be the caller (bound parameters) or a column of `users` (to count readers).
     `team_ids` is a predicate on `grants.principal_id` meaning "is one of the user's teams";
     by default it is looked up in `team_members`. `boards` and `grants` are `dashboards`
-    and `dashboard_grants`, or tables with the same columns (the trash's).
+    and `dashboard_grants`, or tables with the same columns (the trash's), or the events
+    of boards and the grants of the boards' versions (`account_events`, `version_grants`).
     """
     bit = ACTION_BITS[action]
     terms = _rule_terms(bit, account_id, user_id, role, team_ids, boards, grants)
@@ -215,6 +234,12 @@ def caller_predicate_on(
 ) -> sa.ColumnElement[bool]:
     """`caller_predicate` over other tables of boards and their grants (the trash's)."""
     return allowed_predicate(action, **_as_parameters(caller, grants), boards=boards, grants=grants)
+
+
+def caller_reads_events(caller: Caller) -> sa.ColumnElement[bool]:
+    """SQL: could `caller` read the board of a row of `account_events` at that event, by
+    the read rule the event keeps (the change feed)?"""
+    return caller_predicate_on(caller, "read", account_events, version_grants)
 
 
 def readers_expression() -> sa.ColumnElement[int]:

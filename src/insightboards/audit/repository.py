@@ -1,23 +1,70 @@
-"""The SQL of the audit trail (tables.account_events): events recorded, and a page of an
+"""The SQL of the audit trail (tables.account_events): events recorded (a board's with its
+read rule, and the grants of the version it makes: tables.version_grants), and a page of an
 account's events with their count. Every statement is scoped by account id first."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from insightboards.clock import now_iso
 from insightboards.prepared import prepare
-from insightboards.tables import AnyRow, account_events
+from insightboards.tables import AnyRow, account_events, version_grants
 
 _e = account_events
 _COLUMNS = [column for column in _e.c if column.name != "seq"]
+_VALUES = {c.name: sa.bindparam(f"e_{c.name}", type_=c.type) for c in _COLUMNS}
 # Named apart from the columns; inline: no RETURNING of the new seq (PostgreSQL).
-_INSERT = (
-    _e.insert()
-    .values({c.name: sa.bindparam(f"e_{c.name}", type_=c.type) for c in _COLUMNS})
-    .inline()
+_INSERT = _e.insert().values(_VALUES).inline()
+# A board's event on PostgreSQL: its seq is taken under a lock on the account held until
+# the transaction ends, so that the account's board events commit in the order of their
+# seq. The change feed reads them by seq; without it, an event could commit after a
+# later one had been read, and be passed over. (SQLite commits one writer at a time.)
+_LOCK_KEYS: tuple[sa.ColumnElement[int], ...] = (
+    sa.literal_column("1717"),
+    sa.func.hashtext(sa.bindparam("e_account_id")),
 )
+_SERIALIZED_INSERT = _e.insert().from_select(
+    list(_VALUES),
+    sa.select(*_VALUES.values()).select_from(
+        sa.select(sa.func.pg_advisory_xact_lock(*_LOCK_KEYS).label("locked")).subquery()
+    ),
+)
+_GRANT_INSERT = version_grants.insert()
+
+
+class BoardAtEvent(Protocol):
+    """A board as an event records it: which, at which version, and its read rule (a row
+    of `dashboards`, or of the trash)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_by_id(self) -> str: ...
+    @property
+    def inherits(self) -> bool: ...
+    @property
+    def owner_grant(self) -> int: ...
+    @property
+    def owner_deny(self) -> int: ...
+    @property
+    def is_report(self) -> bool: ...
+
+
+class GrantAtEvent(Protocol):
+    """A grant of a board (a row of `dashboard_grants`)."""
+
+    @property
+    def principal_kind(self) -> str: ...
+    @property
+    def principal_id(self) -> str: ...
+    @property
+    def actions(self) -> int: ...
 
 
 def record(
@@ -43,9 +90,64 @@ def record(
                 "e_dashboard_id": dashboard_id,
                 "e_version": version,
                 "e_details": details or {},
+                "e_created_by_id": None,
+                "e_inherits": None,
+                "e_owner_grant": None,
+                "e_owner_deny": None,
+                "e_is_report": None,
             }
         ],
     )
+
+
+def record_board_event(
+    conn: sa.Connection,
+    kind: str,
+    user_id: str | None,
+    board: BoardAtEvent,
+    *,
+    new_grants: Sequence[GrantAtEvent] | None = None,
+    details: dict[str, Any] | None = None,
+    date: str | None = None,
+) -> None:
+    """One event of a board, with its read rule as it stands (the change feed's), in the
+    transaction of what it records. `new_grants`: the grants of a version the event
+    makes (an event of a version made before, such as a delete, has its grants)."""
+    statement = _SERIALIZED_INSERT if conn.dialect.name == "postgresql" else _INSERT
+    prepare(statement, conn.dialect).insert(
+        conn,
+        [
+            {
+                "e_account_id": board.account_id,
+                "e_date": date or now_iso(),
+                "e_user_id": user_id,
+                "e_kind": f"dashboard.{kind}",
+                "e_dashboard_id": board.id,
+                "e_version": board.version,
+                "e_details": details or {},
+                "e_created_by_id": board.created_by_id,
+                "e_inherits": board.inherits,
+                "e_owner_grant": board.owner_grant,
+                "e_owner_deny": board.owner_deny,
+                "e_is_report": board.is_report,
+            }
+        ],
+    )
+    if new_grants:
+        prepare(_GRANT_INSERT, conn.dialect).insert(
+            conn,
+            [
+                {
+                    "account_id": board.account_id,
+                    "dashboard_id": board.id,
+                    "version": board.version,
+                    "principal_kind": grant.principal_kind,
+                    "principal_id": grant.principal_id,
+                    "actions": grant.actions,
+                }
+                for grant in new_grants
+            ],
+        )
 
 
 @dataclass(frozen=True)

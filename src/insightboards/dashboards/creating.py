@@ -77,13 +77,12 @@ def insert_new(
     ):
         repository.insert_children(conn, table, account_id, board_id, rows)
     row = new.row
-    audit.record(
+    audit.record_board_event(
         conn,
-        account_id,
-        "dashboard.clone" if row.source_application == "clone" else "dashboard.create",
+        "clone" if row.source_application == "clone" else "create",
         None if row.is_report else row.created_by_id,
-        dashboard_id=board_id,
-        version=row.version,
+        row,
+        new_grants=new.grant_records,
         date=row.date_created,
     )
     return new.row, new.grant_records, new.stored

@@ -79,13 +79,12 @@ def _write(
     repository.update(conn, row.account_id, row.id, {**values, "document": change[2]}, row.version)
     after = change[0]
     recorded = history.record_change(conn, caller, row, after, kind, fields, limits)
-    audit.record(
+    audit.record_board_event(
         conn,
-        row.account_id,
-        f"dashboard.{recorded}",
+        recorded,
         caller.user_id,
-        dashboard_id=row.id,
-        version=after.version,
+        after,
+        new_grants=change[1],
         details={"changedFields": fields},
         date=after.date_updated,
     )
@@ -337,14 +336,7 @@ def delete(db: Database, caller: Caller, dashboard_id: str, expected_version: in
         checks.check_version(authorized.row, expected_version)
         trash.move_in(conn, caller, authorized.row, authorized.grants)
         repository.delete(conn, caller.account_id, dashboard_id, authorized.row.version)
-        audit.record(
-            conn,
-            caller.account_id,
-            "dashboard.delete",
-            caller.user_id,
-            dashboard_id=dashboard_id,
-            version=authorized.row.version,
-        )
+        audit.record_board_event(conn, "delete", caller.user_id, authorized.row)
 
 
 def save_items(

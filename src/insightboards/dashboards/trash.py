@@ -81,14 +81,7 @@ def undelete(db: Database, caller: Caller, dashboard_id: str) -> Served:
             repository.CHILD_TABLES, (rows["items"], rows["labels"], rows["grants"]), strict=True
         ):
             repository.insert_children(conn, table, caller.account_id, dashboard_id, children)
-        audit.record(
-            conn,
-            caller.account_id,
-            "dashboard.undelete",
-            caller.user_id,
-            dashboard_id=dashboard_id,
-            version=row.version,
-        )
+        audit.record_board_event(conn, "undelete", caller.user_id, row)
         return served.after_change(
             conn, caller, (row._replace(document=document), grants, document)
         )
@@ -98,10 +91,9 @@ def purge(db: Database, caller: Caller, dashboard_id: str) -> None:
     """A trashed board, and its history, gone for good (needs delete on it)."""
     with db.write() as conn:
         _check_may_delete(conn, caller, dashboard_id, "delete")
-        trash_repository.purge(conn, caller.account_id, dashboard_id)
-        audit.record(
-            conn, caller.account_id, "dashboard.purge", caller.user_id, dashboard_id=dashboard_id
-        )
+        board = trash_repository.purge(conn, caller.account_id, dashboard_id)
+        assert board is not None  # its row is locked
+        audit.record_board_event(conn, "purge", caller.user_id, board)
 
 
 def purge_expired(db: Database, keep_days: int, batch: int = 200) -> int:
@@ -113,15 +105,11 @@ def purge_expired(db: Database, keep_days: int, batch: int = 200) -> int:
         with db.write() as conn:
             boards = trash_repository.trashed_before(conn, moment, batch)
             for account_id, dashboard_id in boards:
-                if not trash_repository.purge(conn, account_id, dashboard_id):
+                board = trash_repository.purge(conn, account_id, dashboard_id)
+                if board is None:
                     continue  # undeleted since it was found
-                audit.record(
-                    conn,
-                    account_id,
-                    "dashboard.purge",
-                    None,
-                    dashboard_id=dashboard_id,
-                    details={"expiredAfterDays": keep_days},
+                audit.record_board_event(
+                    conn, "purge", None, board, details={"expiredAfterDays": keep_days}
                 )
         purged += len(boards)
         if len(boards) < batch:

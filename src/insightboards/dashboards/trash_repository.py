@@ -130,14 +130,30 @@ def _remove(conn: sa.Connection, account_id: str, dashboard_id: str) -> bool:
     return removed.rowcount > 0
 
 
-def purge(conn: sa.Connection, account_id: str, dashboard_id: str) -> bool:
-    """A trashed board gone for good, its history with it; False if the trash no longer
-    held it (undeleted meanwhile: its history is the live board's again)."""
-    if not _remove(conn, account_id, dashboard_id):
-        return False
+_RULE = (
+    _t.c.account_id,
+    _t.c.id,
+    _t.c.version,
+    _t.c.created_by_id,
+    _t.c.inherits,
+    _t.c.owner_grant,
+    _t.c.owner_deny,
+    _t.c.is_report,
+)
+
+
+def purge(conn: sa.Connection, account_id: str, dashboard_id: str) -> AnyRow | None:
+    """A trashed board gone for good, its history with it: its id, version and read rule
+    as it was (audit.BoardAtEvent); None if the trash no longer held it (undeleted
+    meanwhile: its history is the live board's again)."""
+    board = conn.execute(
+        sa.select(*_RULE).where(_t.c.account_id == account_id, _t.c.id == dashboard_id)
+    ).first()
+    if board is None or not _remove(conn, account_id, dashboard_id):
+        return None
     v = dashboard_versions
     conn.execute(v.delete().where(v.c.account_id == account_id, v.c.dashboard_id == dashboard_id))
-    return True
+    return board
 
 
 def trashed_before(conn: sa.Connection, moment: str, limit: int) -> list[tuple[str, str]]:
