@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     history_keep_days: int = Field(default=0, ge=0)
     # A deleted board stays in the trash this many days, then is purged (0: until purged).
     trash_keep_days: int = Field(default=30, ge=0)
+    # The change feed (GET /dashboards/changes, feed/): a stream sends a comment line after
+    # this many seconds without an event, so that neither end nor a proxy takes it for
+    # dead; each worker looks for new events this often while a stream waits; and a token
+    # may hold this many streams and long polls open at once, per worker process. A long
+    # poll waits at most `feed_longest_wait_seconds`, whatever its `wait` (a proxy in front
+    # may cut off a request sooner than the API's 60).
+    feed_heartbeat_seconds: PositiveFloat = 15
+    feed_longest_wait_seconds: float = Field(default=60, ge=0)
+    feed_poll_seconds: PositiveFloat = 0.1
+    feed_streams_per_token: PositiveInt = 10
     # A list (its page and its count) is cancelled past this many milliseconds (400).
     list_time_limit_ms: int = Field(default=1000, ge=1)
     # A client must send a request's whole header block within this many seconds of opening

@@ -29,6 +29,8 @@ LAYERS: dict[str, int] = {
     "insightboards.dashboards.served": 4,
     "insightboards.dashboards.history": 4,
     "insightboards.dashboards.trash": 4,
+    "insightboards.feed.service": 4,
+    "insightboards.feed.watcher": 4,
     # Repositories: all SQL that reads and writes the domain's tables
     "insightboards.accounts.repository": 3,
     "insightboards.audit.repository": 3,
@@ -37,6 +39,7 @@ LAYERS: dict[str, int] = {
     "insightboards.dashboards.list_repository": 3,
     "insightboards.dashboards.history_repository": 3,
     "insightboards.dashboards.trash_repository": 3,
+    "insightboards.feed.repository": 3,
     # Domain shapes and rules, and the query language, which builds SQL but runs none
     "insightboards.access": 2,
     "insightboards.accounts.token_uses": 2,
@@ -67,6 +70,7 @@ PACKAGES_ONLY = {
     "insightboards.accounts",
     "insightboards.audit",
     "insightboards.dashboards",
+    "insightboards.feed",
 }
 
 

@@ -27,6 +27,7 @@ from insightboards.api.audit import router as audit_router
 from insightboards.api.dashboards import MERGED_FROM
 from insightboards.api.dashboards import router as dashboards_router
 from insightboards.api.fast_paths import FastPaths
+from insightboards.api.feed import router as feed_router
 from insightboards.api.health import router as health_router
 from insightboards.api.limits import BodySizeLimit
 from insightboards.api.openapi_examples import add_examples
@@ -37,6 +38,7 @@ from insightboards.dashboards import history, served, service, trash
 from insightboards.dashboards.limits import Limits
 from insightboards.dashboards.schemas import without_null
 from insightboards.database import Database
+from insightboards.feed.watcher import CHANGE_WATCHER, ChangeWatcher
 from insightboards.query.filter_schema import filter_components
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         swagger_ui_parameters={"validatorUrl": None},
     )
     for prefix in API_PREFIXES:
+        # Before the dashboards' routes: /dashboards/{dashboardId} would take "changes".
+        app.include_router(feed_router, prefix=prefix)
         app.include_router(dashboards_router, prefix=prefix)
         app.include_router(audit_router, prefix=prefix)
     app.include_router(health_router)
@@ -94,7 +98,13 @@ def _cross_origin(app: ASGIApp, origins: list[str]) -> ASGIApp:
         app,
         allow_origins=origins,
         allow_methods=["GET", "POST", "PUT", "DELETE"],
-        allow_headers=["Authorization", "gtmhub-accountId", "Content-Type", "If-Match"],
+        allow_headers=[
+            "Authorization",
+            "gtmhub-accountId",
+            "Content-Type",
+            "If-Match",
+            "Last-Event-ID",
+        ],
         expose_headers=["ETag", "Location", MERGED_FROM],
         max_age=600,
     )
@@ -122,10 +132,17 @@ class _CrossOrigin(CORSMiddleware):
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[dict[str, Any]]:
     """The database and what runs beside the requests, from start to shutdown."""
     database = Database(settings.database_url)
     app.state.database = database
+    watcher = app.state.change_watcher = ChangeWatcher(
+        database,
+        poll_seconds=settings.feed_poll_seconds,
+        heartbeat_seconds=settings.feed_heartbeat_seconds,
+        longest_wait_seconds=settings.feed_longest_wait_seconds,
+        streams_per_token=settings.feed_streams_per_token,
+    )
     app.state.loop_reads = await database.open_loop_reads()
     # Lists the loop does not answer itself (listing.list_page_on_loop) run on threads
     # of their own, a few: with more, their threads mostly take the
@@ -143,7 +160,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # which removes pauses of tens of milliseconds from the latency tail.
     gc.collect()
     gc.freeze()
-    yield
+    yield {CHANGE_WATCHER: watcher}
+    await watcher.close()
     maintenance.cancel()
     filling.cancel()
     token_uses.cancel()

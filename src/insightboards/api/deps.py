@@ -60,7 +60,8 @@ async def get_caller(
             accounts_service.authenticate, database, token, state.callers
         )
     request.state.account_id = caller.account_id  # for the access log
-    state.rate_limiter.spend(accounts_service.hash_token(token))
+    token_hash = request.state.token_hash = accounts_service.hash_token(token)
+    state.rate_limiter.spend(token_hash)
     if account_header is not None:
         if not is_valid_id(account_header):
             raise BadRequest("gtmhub-accountId must be 24 lowercase hex characters.")

@@ -60,6 +60,7 @@ _BY_OPERATION = {
     ),
     ("get", "/dashboards/trash"): Examples(response=("200", "trash")),
     ("post", "/dashboards/{trashedId}/undelete"): Examples(response=("200", "undeleted")),
+    ("get", "/dashboards/changes"): Examples(response=("200", "changes")),
     ("get", "/audit"): Examples(response=("200", "audit")),
 }
 
@@ -99,5 +100,10 @@ def add_examples(document: dict[str, Any]) -> None:
                 }
             if examples.response is not None:
                 status, key = examples.response
-                for media in operation["responses"][status]["content"].values():
+                content = operation["responses"][status]["content"]
+                # JSON's alone where an operation answers in other forms too (an event
+                # stream has its own example).
+                for media in (
+                    [content["application/json"]] if len(content) > 1 else content.values()
+                ):
                     media["example"] = _RECORDED[key]

@@ -39,6 +39,7 @@ from uvicorn.server import ServerState
 
 from insightboards.api.problems import PROBLEM_JSON, problem_body, send_problem
 from insightboards.config import Settings, get_settings
+from insightboards.feed.watcher import CHANGE_WATCHER
 
 Awaiting = Literal["headers", "body"]
 
@@ -223,6 +224,14 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.deadline.cancel()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        # A change feed's stream has no end of its own: the server would wait on it for
+        # ever. Ended here (each one finishes its response, and its client reconnects).
+        watcher = self.app_state.get(CHANGE_WATCHER)
+        if watcher is not None:
+            watcher.end_streams()
+        super().shutdown()
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's, keeping the parser's error for the problem document.

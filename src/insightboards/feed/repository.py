@@ -1,0 +1,58 @@
+"""The SQL of the change feed: an account's board events after a cursor (their `seq`), kept
+to those the caller could read at the event, in the database (access.caller_reads_events);
+where an account's events end; and which accounts have new ones."""
+
+import sqlalchemy as sa
+
+from insightboards.access import Caller, caller_reads_events
+from insightboards.tables import AnyRow, account_events
+
+_e = account_events
+_CHANGE_COLUMNS = (
+    _e.c.seq,
+    _e.c.date,
+    _e.c.user_id,
+    _e.c.kind,
+    _e.c.dashboard_id,
+    _e.c.version,
+    _e.c.details,
+)
+
+
+def changes_after(conn: sa.Connection, caller: Caller, cursor: int, take: int) -> list[AnyRow]:
+    """The first `take` board events of the caller's account after `cursor`, oldest first,
+    that the caller could read when they happened (events without a read rule, recorded
+    before the feed began, are none of them)."""
+    statement = (
+        sa.select(*_CHANGE_COLUMNS)
+        .where(
+            _e.c.account_id == caller.account_id,
+            _e.c.seq > cursor,
+            _e.c.created_by_id.is_not(None),
+            caller_reads_events(caller),
+        )
+        .order_by(_e.c.seq)
+        .limit(take)
+    )
+    return list(conn.execute(statement).all())
+
+
+def last_event(conn: sa.Connection, account_id: str) -> int:
+    """The seq of the account's newest event; 0 if none."""
+    statement = sa.select(sa.func.max(_e.c.seq)).where(_e.c.account_id == account_id)
+    return int(conn.execute(statement).scalar_one() or 0)
+
+
+def newest_by_account(conn: sa.Connection, after: int) -> list[tuple[str, int]]:
+    """Each account with events after seq `after`, and its newest event's seq."""
+    statement = (
+        sa.select(_e.c.account_id, sa.func.max(_e.c.seq))
+        .where(_e.c.seq > after)
+        .group_by(_e.c.account_id)
+    )
+    return [(account, int(seq)) for account, seq in conn.execute(statement).all()]
+
+
+def newest(conn: sa.Connection) -> int:
+    """The seq of the newest event of any account; 0 if none."""
+    return int(conn.execute(sa.select(sa.func.max(_e.c.seq))).scalar_one() or 0)
