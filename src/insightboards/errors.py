@@ -62,3 +62,8 @@ class ContentTooLarge(InsightboardsError):
 class TooManyRequests(InsightboardsError):
     status_code = 429
     title = "Too Many Requests"
+
+
+class ServiceUnavailable(InsightboardsError):
+    status_code = 503
+    title = "Service Unavailable"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_tenant
-from tests.e2e.harness import Server, backends, fresh_database, start_server
+from tests.e2e.harness import Server, admin, backends, fresh_database, start_server
 
 FEED = "/results/api/v2/dashboards/changes"
 HEARTBEAT_SECONDS = 3
@@ -66,6 +66,8 @@ class Stream:
     def __init__(self, server: Server, token: str, **headers: str) -> None:
         self.items: queue.Queue[tuple[float, Any]] = queue.Queue()
         self.status: int | None = None
+        # The cursor the stream starts after: the id its first frame carries.
+        self.start_id: str | None = None
         self._client = httpx.Client(base_url=server.base_url, timeout=30)
         self._headers = _headers(token, Accept="text/event-stream", **headers)
         self._opened = threading.Event()
@@ -83,8 +85,9 @@ class Stream:
                     self.problem = response.json()
                     return
                 for line in response.iter_lines():
-                    if line.startswith("retry:"):
-                        self._opened.set()  # the first thing a stream sends
+                    if line.startswith("id:") and self.start_id is None:
+                        self.start_id = line[3:].strip()
+                        self._opened.set()  # with `retry:`, the first thing a stream sends
                     elif line.startswith(":"):
                         self.items.put((time.monotonic(), line))
                     elif line.startswith("data:"):
@@ -390,3 +393,111 @@ def test_the_feed_is_in_the_openapi_document(servers: Servers) -> None:
         "take",
         "Last-Event-ID",
     }
+
+
+def test_a_stream_that_saw_no_change_resumes_from_where_it_started(servers: Servers) -> None:
+    tenant = make_tenant(servers.streams, "Restarted")
+    token = tenant.tokens["member"]
+    first = Stream(servers.streams, token)
+    start = first.start_id
+    first.close()
+    assert start is not None and start.isdigit()
+    made = _create(servers.writes, token, name="While away")
+    again = Stream(servers.streams, token, **{"Last-Event-ID": start})
+    try:
+        assert again.next_change(timeout=5)[1]["dashboardId"] == made["id"]
+    finally:
+        again.close()
+    # Last-Event-ID wins over since: a browser reconnecting keeps its original URL.
+    both = httpx.Client(base_url=servers.streams.base_url, timeout=30)
+    with both.stream(
+        "GET",
+        FEED,
+        params={"since": "0"},
+        headers=_headers(token, Accept="text/event-stream", **{"Last-Event-ID": start}),
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                assert json.loads(line[5:])["dashboardId"] == made["id"]
+                break
+    both.close()
+
+
+def test_the_cursor_moves_past_changes_the_caller_may_not_read(servers: Servers) -> None:
+    tenant = make_tenant(servers.streams, "Passed")
+    viewer, owner = tenant.tokens["viewer"], tenant.tokens["member"]
+    cursor = _poll(servers.streams, viewer).json()["cursor"]
+    hidden = {"inherits": False, "permissions": []}
+    for n in range(3):
+        _create(servers.writes, owner, name=f"Not yours {n}", access=hidden)
+    page = _poll(servers.streams, viewer, since=cursor, wait=0).json()
+    assert page["items"] == []
+    assert int(page["cursor"]) > int(cursor)
+    # The owner's cursor from the same point sees all three.
+    owners = _poll(servers.streams, owner, since=cursor, wait=0).json()
+    assert len(owners["items"]) == 3
+    assert owners["cursor"] == page["cursor"]
+
+
+def test_take_pages_through_the_changes(servers: Servers) -> None:
+    tenant = make_tenant(servers.streams, "Paged")
+    token = tenant.tokens["member"]
+    cursor = _poll(servers.streams, token).json()["cursor"]
+    made = [_create(servers.writes, token, name=f"Paged {n}")["id"] for n in range(3)]
+    first = _poll(servers.streams, token, since=cursor, take=2).json()
+    assert [c["dashboardId"] for c in first["items"]] == made[:2]
+    assert first["cursor"] == first["items"][-1]["id"]
+    rest = _poll(servers.streams, token, since=first["cursor"], take=2).json()
+    assert [c["dashboardId"] for c in rest["items"]] == made[2:]
+
+
+def test_changes_made_at_once_by_many_clients_all_arrive_in_order(servers: Servers) -> None:
+    tenant = make_tenant(servers.streams, "Crowded")
+    token = tenant.tokens["member"]
+    stream = Stream(servers.streams, token)
+    try:
+        made: list[str] = []
+        lock = threading.Lock()
+
+        def create(n: int) -> None:
+            server = (servers.writes, servers.streams)[n % 2]
+            board = _create(server, token, name=f"Crowded {n}")
+            with lock:
+                made.append(board["id"])
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seen = [stream.next_change(timeout=5)[1] for _ in made]
+        assert sorted(c["dashboardId"] for c in seen) == sorted(made)
+        ids = [int(c["id"]) for c in seen]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert stream.no_change_for(0.5)
+    finally:
+        stream.close()
+
+
+def test_a_stream_ends_once_its_token_is_revoked(servers: Servers) -> None:
+    tenant = make_tenant(servers.streams, "Revoked")
+    token = admin(
+        servers.streams.database_url,
+        "create-token",
+        "--account",
+        tenant.account_id,
+        "--user",
+        tenant.users["member"],
+    )["token"]
+    stream = Stream(servers.streams, token)
+    try:
+        _create(servers.writes, token, name="Seen")
+        stream.next_change(timeout=5)
+        admin(servers.streams.database_url, "revoke-token", "--token", token)
+        _create(servers.writes, tenant.tokens["member"], name="Not seen")
+        _, end = stream.items.get(timeout=5)
+        while isinstance(end, str):  # a heartbeat before the end
+            _, end = stream.items.get(timeout=5)
+        assert end is None, end
+    finally:
+        stream.close()

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from insightboards.access import Caller
 from insightboards.accounts import service as accounts_service
@@ -52,14 +53,9 @@ async def get_caller(
         raise Unauthorized("An `Authorization: Bearer <token>` header is required.")
     token = credentials.credentials
     state = request.app.state
-    caller, loop_reads = None, state.loop_reads
-    if loop_reads is not None:  # a cached caller costs one point read, on the loop
-        caller = await accounts_service.cached_caller(loop_reads, state.callers, token)
-    if caller is None:
-        caller = await run_in_threadpool(
-            accounts_service.authenticate, database, token, state.callers
-        )
+    caller = await caller_of(state, database, token)
     request.state.account_id = caller.account_id  # for the access log
+    request.state.token = token  # the change feed's streams look the caller up again
     token_hash = request.state.token_hash = accounts_service.hash_token(token)
     state.rate_limiter.spend(token_hash)
     if account_header is not None:
@@ -67,6 +63,19 @@ async def get_caller(
             raise BadRequest("gtmhub-accountId must be 24 lowercase hex characters.")
         if account_header != caller.account_id:
             raise Forbidden("The token does not belong to the account in gtmhub-accountId.")
+    return caller
+
+
+async def caller_of(state: State, database: Database, token: str) -> Caller:
+    """The caller `token` stands for now: 401 if unknown, revoked or expired, 402 if the
+    account is suspended."""
+    caller, loop_reads = None, state.loop_reads
+    if loop_reads is not None:  # a cached caller costs one point read, on the loop
+        caller = await accounts_service.cached_caller(loop_reads, state.callers, token)
+    if caller is None:
+        caller = await run_in_threadpool(
+            accounts_service.authenticate, database, token, state.callers
+        )
     return caller
 
 

@@ -1,23 +1,29 @@
 """HTTP route of the change feed (insightboards/feed/): Server-Sent Events, or a long poll
 answered in JSON, of the changes of the boards the caller could read when they happened."""
 
+import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, format_sse_event
+from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.types import Receive, Scope, Send
 
 from insightboards.access import Caller
 from insightboards.api.dashboards import problem_responses
-from insightboards.api.deps import CallerDep, DatabaseDep
+from insightboards.api.deps import CallerDep, DatabaseDep, caller_of
 from insightboards.api.json_body import StrictJsonRoute
 from insightboards.dashboards.schemas import ApiModel
 from insightboards.database import Database
-from insightboards.errors import BadRequest, TooManyRequests
+from insightboards.errors import (
+    BadRequest,
+    InsightboardsError,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from insightboards.feed import service
 from insightboards.feed.watcher import ChangeWatcher
 
@@ -120,40 +126,59 @@ async def dashboard_changes(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     watcher: ChangeWatcher = request.app.state.change_watcher
-    token = request.state.token_hash
-    streaming = accept is not None and EVENT_STREAM in accept.lower()
+    token_hash = request.state.token_hash
+    # HEAD asks for the headers alone: never a stream without end.
+    streaming = request.method == "GET" and _accepts_event_stream(accept)
     start = _cursor("Last-Event-ID", last_event_id) if streaming else None
     if start is None:
         start = _cursor("since", since)
-    if not watcher.open_stream(token):
+    if watcher.ended:
+        raise ServiceUnavailable("The server is shutting down; try again in a moment.")
+    if start is None:  # from now on: where "now" is, read before the answer begins
+        start = await anyio.to_thread.run_sync(service.current_cursor, database, caller)
+        if not streaming:
+            return _json({"items": [], "cursor": str(start)})
+    if not watcher.open_stream(token_hash):
         raise TooManyRequests(
             "This token holds as many change streams and polls open as it may "
             "(INSIGHTBOARDS_FEED_STREAMS_PER_TOKEN); close one first.",
             headers={"Retry-After": "5"},
         )
-    if streaming:
-        return _ChangeStream(
-            _stream(database, caller, watcher, start, take),
-            release=lambda: watcher.close_stream(token),
-        )
-    try:
-        page = await _long_poll(database, caller, watcher, start, take, wait)
-    finally:
-        watcher.close_stream(token)
+    if not streaming:
+        try:
+            return _json(await _long_poll(database, caller, watcher, start, take, wait))
+        finally:
+            watcher.close_stream(token_hash)
+    again = functools.partial(caller_of, request.app.state, database, request.state.token)
+    return _ChangeStream(
+        _stream(database, again, watcher, start, take),
+        release=lambda: watcher.close_stream(token_hash),
+    )
+
+
+def _json(page: dict[str, Any]) -> Response:
     return Response(orjson.dumps(page), media_type="application/json")
+
+
+def _accepts_event_stream(accept: str | None) -> bool:
+    """Whether `Accept` names text/event-stream (with a q above 0)."""
+    for entry in (accept or "").lower().split(","):
+        media, *parameters = (part.strip() for part in entry.split(";"))
+        if media == EVENT_STREAM:
+            return not any(
+                p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parameters
+            )
+    return False
 
 
 async def _long_poll(
     database: Database,
     caller: Caller,
     watcher: ChangeWatcher,
-    cursor: int | None,
+    cursor: int,
     take: int,
     wait: float,
 ) -> dict[str, Any]:
-    if cursor is None:
-        now = await anyio.to_thread.run_sync(service.current_cursor, database, caller)
-        return {"items": [], "cursor": str(now)}
     deadline = time.monotonic() + min(wait, watcher.longest_wait_seconds)
     while True:
         generation = watcher.generation
@@ -183,18 +208,25 @@ class _ChangeStream(EventSourceResponse):
 
 async def _stream(
     database: Database,
-    caller: Caller,
+    caller_now: Callable[[], Awaitable[Caller]],
     watcher: ChangeWatcher,
-    cursor: int | None,
+    cursor: int,
     take: int,
 ) -> AsyncIterator[bytes]:
-    yield format_sse_event(retry=RECONNECT_MS)
-    if cursor is None:
-        cursor = await anyio.to_thread.run_sync(service.current_cursor, database, caller)
+    # The cursor at once, as the last event's id: a client that reconnects before any change
+    # came resumes from where it started, missing nothing.
+    yield format_sse_event(retry=RECONNECT_MS, id=str(cursor))
     heartbeat = watcher.heartbeat_seconds
     last_sent = time.monotonic()
     while not watcher.ended:
         generation = watcher.generation
+        try:
+            # Looked up again before each read (a point read while the token's caller is
+            # cached): a token revoked, an account suspended, a user's role or teams changed
+            # take effect on open streams too.
+            caller = await caller_now()
+        except InsightboardsError:
+            return
         changes = await anyio.to_thread.run_sync(
             service.changes_after, database, caller, cursor, take
         )
@@ -210,5 +242,6 @@ async def _stream(
             caller.account_id, changes.newest, generation, quiet
         )
         if not woken and not watcher.ended and time.monotonic() - last_sent >= heartbeat:
-            yield KEEPALIVE_COMMENT
+            # With the cursor, which may have moved past changes the caller may not read.
+            yield format_sse_event(comment="ping", id=str(cursor))
             last_sent = time.monotonic()

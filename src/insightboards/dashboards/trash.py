@@ -92,19 +92,24 @@ def purge(db: Database, caller: Caller, dashboard_id: str) -> None:
     with db.write() as conn:
         _check_may_delete(conn, caller, dashboard_id, "delete")
         board = trash_repository.purge(conn, caller.account_id, dashboard_id)
-        assert board is not None  # its row is locked
+        if board is None:  # its row is locked: only a purge between two statements of ours
+            raise NotFound(_NOT_IN_TRASH)
         audit.record_board_event(conn, "purge", caller.user_id, board)
 
 
 def purge_expired(db: Database, keep_days: int, batch: int = 200) -> int:
-    """Purge every board trashed more than `keep_days` ago (0: none); how many."""
+    """Purge every board trashed more than `keep_days` ago (0: none); how many. Each in a
+    transaction of its own: its event holds its account's writes of boards back until it
+    commits (audit/repository.py), and one holding several accounts' could deadlock with
+    a user's purge or undelete."""
     if not keep_days:
         return 0
     moment, purged = iso_in(-keep_days), 0
     while True:
-        with db.write() as conn:
+        with db.read() as conn:
             boards = trash_repository.trashed_before(conn, moment, batch)
-            for account_id, dashboard_id in boards:
+        for account_id, dashboard_id in boards:
+            with db.write() as conn:
                 board = trash_repository.purge(conn, account_id, dashboard_id)
                 if board is None:
                     continue  # undeleted since it was found

@@ -28,7 +28,7 @@ def changes_after(conn: sa.Connection, caller: Caller, cursor: int, take: int) -
         .where(
             _e.c.account_id == caller.account_id,
             _e.c.seq > cursor,
-            _e.c.created_by_id.is_not(None),
+            _BOARD_EVENT,
             caller_reads_events(caller),
         )
         .order_by(_e.c.seq)
@@ -37,22 +37,27 @@ def changes_after(conn: sa.Connection, caller: Caller, cursor: int, take: int) -
     return list(conn.execute(statement).all())
 
 
-def last_event(conn: sa.Connection, account_id: str) -> int:
-    """The seq of the account's newest event; 0 if none."""
-    statement = sa.select(sa.func.max(_e.c.seq)).where(_e.c.account_id == account_id)
+# Board events alone: on PostgreSQL they commit in the order of their seq within an
+# account (audit/repository.py); other events do not, and are not the feed's.
+_BOARD_EVENT = _e.c.created_by_id.is_not(None)
+
+
+def last_board_event(conn: sa.Connection, account_id: str) -> int:
+    """The seq of the account's newest board event; 0 if none."""
+    statement = sa.select(sa.func.max(_e.c.seq)).where(_e.c.account_id == account_id, _BOARD_EVENT)
     return int(conn.execute(statement).scalar_one() or 0)
 
 
 def newest_by_account(conn: sa.Connection, after: int) -> list[tuple[str, int]]:
-    """Each account with events after seq `after`, and its newest event's seq."""
+    """Each account with board events after seq `after`, and its newest one's seq."""
     statement = (
         sa.select(_e.c.account_id, sa.func.max(_e.c.seq))
-        .where(_e.c.seq > after)
+        .where(_e.c.seq > after, _BOARD_EVENT)
         .group_by(_e.c.account_id)
     )
     return [(account, int(seq)) for account, seq in conn.execute(statement).all()]
 
 
 def newest(conn: sa.Connection) -> int:
-    """The seq of the newest event of any account; 0 if none."""
+    """The seq of the newest event of any account, of any kind; 0 if none."""
     return int(conn.execute(sa.select(sa.func.max(_e.c.seq))).scalar_one() or 0)

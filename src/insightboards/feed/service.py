@@ -8,31 +8,39 @@ from insightboards.access import Caller
 from insightboards.database import Database
 from insightboards.feed import repository
 
+# A read of changes that works longer than this is cancelled (and the stream ends; its
+# client resumes from its last event).
+TIME_LIMIT_MS = 5000
+
 
 @dataclass(frozen=True)
 class Changes:
     items: list[dict[str, Any]]
-    # Where to go on from: the last change answered, or the cursor asked with.
+    # Where to go on from: past every change read, and when fewer than were asked for came,
+    # past the account's newest board change too, readable or not (a cursor left behind the
+    # changes a caller may not read would have every later read pass over them again).
     cursor: int
-    # The account's newest event when they were read (a stream waits for one after it).
+    # The account's newest board change when they were read (a stream waits for one after).
     newest: int
 
 
 def changes_after(db: Database, caller: Caller, cursor: int, take: int) -> Changes:
     """Up to `take` changes after `cursor`, oldest first."""
-    with db.read() as conn:
-        # Before the changes: an event committed between the two is read again next time,
-        # never passed over (feed/watcher.py wakes a stream for any event after `newest`).
-        newest = repository.last_event(conn, caller.account_id)
+    with db.read(TIME_LIMIT_MS) as conn:
+        # Before the changes: one that commits between the two statements (PostgreSQL) is
+        # read now and moves the cursor past `newest`; none can commit later below it, as
+        # an account's board changes commit in order (audit/repository.py).
+        newest = repository.last_board_event(conn, caller.account_id)
         rows = repository.changes_after(conn, caller, cursor, take)
     items = [as_change(row) for row in rows]
-    return Changes(items, rows[-1].seq if rows else cursor, newest)
+    last = rows[-1].seq if rows else cursor
+    return Changes(items, last if len(rows) == take else max(last, newest), newest)
 
 
 def current_cursor(db: Database, caller: Caller) -> int:
-    """The cursor of the account's newest event: what follows it is news."""
+    """The cursor of the account's newest board change: what follows it is news."""
     with db.read() as conn:
-        return repository.last_event(conn, caller.account_id)
+        return repository.last_board_event(conn, caller.account_id)
 
 
 def as_change(row: Any) -> dict[str, Any]:

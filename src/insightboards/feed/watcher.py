@@ -57,8 +57,9 @@ class ChangeWatcher:
         self._newest: dict[str, int] = {}
         self._waiting: dict[str, set[asyncio.Future[bool]]] = {}
         self._polling: asyncio.Task[None] | None = None
-        # Moves on each start of the polling: a stream that read its changes before it
-        # reads them again (what happened while nothing polled was seen by no one).
+        # Moves once each start of the polling has read where it starts from: a stream that
+        # read its changes before then reads them again (what happened while nothing polled
+        # was seen by no one).
         self.generation = 0
         self._first_poll: asyncio.Event = asyncio.Event()
         self._ended = False
@@ -67,8 +68,8 @@ class ChangeWatcher:
 
     def open_stream(self, token_key: str) -> bool:
         """Count a stream of the token in; False (not counted) when it has as many open as
-        it may, or the process is shutting down."""
-        if self._ended or self._streams[token_key] >= self._streams_per_token:
+        it may."""
+        if self._streams[token_key] >= self._streams_per_token:
             return False
         self._streams[token_key] += 1
         return True
@@ -86,6 +87,7 @@ class ChangeWatcher:
         """The server is shutting down: every stream ends (its client reconnects, to
         another process or once this one is back, and resumes from its last event)."""
         self._ended = True
+        self._first_poll.set()
         for futures in self._waiting.values():
             for future in futures:
                 if not future.done():
@@ -102,8 +104,11 @@ class ChangeWatcher:
             return False
         if self._polling is None:
             self._start_polling()
+        if not self._first_poll.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_poll.wait(), timeout)
+            return not self._ended
         if generation != self.generation:
-            await self._first_poll.wait()
             return True
         if self._newest.get(account_id, 0) > newest:
             return True
@@ -120,7 +125,6 @@ class ChangeWatcher:
                 self._waiting.pop(account_id, None)
 
     def _start_polling(self) -> None:
-        self.generation += 1
         self._newest.clear()
         self._first_poll = asyncio.Event()
         self._polling = asyncio.create_task(self._poll())
@@ -128,6 +132,7 @@ class ChangeWatcher:
     async def _poll(self) -> None:
         try:
             floor = await anyio.to_thread.run_sync(self._newest_overall) - self._in_flight
+            self.generation += 1
             self._first_poll.set()
             idle_since = time.monotonic()
             while not self._ended:
