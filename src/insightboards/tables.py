@@ -337,7 +337,9 @@ trashed_dashboard_grants = sa.Table(
 # What happened in each account, in the order it happened (audit/): every change of a
 # board, and tokens made and revoked, and each admin command. Who (a user, or none for an
 # admin command), what (`kind`, and `details`: never a token or a request body), when,
-# which board. `seq` orders the events of all accounts.
+# which board. `seq` orders the events of all accounts; `account_seq` numbers an account's
+# own, 1, 2, 3, ... in the order they commit (the audit trail's and the change feed's ids:
+# nothing in them tells of other accounts).
 account_events = sa.Table(
     "account_events",
     metadata,
@@ -348,6 +350,7 @@ account_events = sa.Table(
         autoincrement=True,
     ),
     sa.Column("account_id", ID, nullable=False),
+    sa.Column("account_seq", sa.BigInteger, nullable=False),
     sa.Column("date", TIMESTAMP, nullable=False),
     sa.Column("user_id", ID, nullable=True),
     sa.Column("kind", sa.String(32), nullable=False),
@@ -366,7 +369,18 @@ account_events = sa.Table(
     # An account's events newest first. Filters (a board, a user, a kind, a time) walk
     # them: an index for each would cost every create its own insert (perf.py's creates
     # went from 52 to 50 % of the limit with three indexes).
-    sa.Index("ix_account_events_account_id_seq", "account_id", "seq"),
+    sa.Index("ix_account_events_account_seq", "account_id", "account_seq", unique=True),
+)
+
+# Each account's last event number (account_events.account_seq). A new event takes the next
+# under the row's lock, held until its transaction commits: an account's events commit in
+# the order of their numbers, which the change feed relies on (a reader that has seen
+# number n never later finds one below it).
+account_event_counters = sa.Table(
+    "account_event_counters",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
 )
 
 # The grants each version of a board had (as in `dashboard_grants`), from migration 0016 on:

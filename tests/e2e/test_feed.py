@@ -501,3 +501,16 @@ def test_a_stream_ends_once_its_token_is_revoked(servers: Servers) -> None:
         assert end is None, end
     finally:
         stream.close()
+
+
+def test_cursors_tell_nothing_of_other_accounts(servers: Servers) -> None:
+    # Two accounts made alike number their events alike, whatever happens in between.
+    first, second = make_tenant(servers.streams, "Numbered"), make_tenant(servers.streams, "Alike")
+    for n in range(5):
+        _create(servers.writes, first.tokens["member"], name=f"Busy {n}")
+    one = _create(servers.writes, second.tokens["member"], name="Quiet")
+    page = _poll(servers.streams, second.tokens["member"], since=0, wait=0).json()
+    firsts = _poll(servers.streams, first.tokens["member"], since=0, wait=0).json()
+    assert page["items"][-1]["dashboardId"] == one["id"]
+    assert page["items"][-1]["id"] == firsts["items"][len(page["items"]) - 1]["id"]
+    assert int(page["cursor"]) < int(firsts["cursor"])

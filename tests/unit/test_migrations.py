@@ -17,7 +17,13 @@ from insightboards.accounts import service as accounts
 from insightboards.dashboards import creating, listing, service
 from insightboards.dashboards.schemas import DashboardCreate, ListQuery
 from insightboards.database import Database, upgrade_schema
-from insightboards.tables import dashboard_labels, metadata
+from insightboards.tables import (
+    account_event_counters,
+    account_events,
+    dashboard_labels,
+    metadata,
+    version_grants,
+)
 from tests.e2e.harness import fresh_database
 
 
@@ -155,3 +161,49 @@ def test_labels_written_before_0010_get_their_boards_age_and_repeats(
     newest = sorted(boards, key=lambda board: (board["dateCreated"], board["id"]), reverse=True)
     assert [board["id"] for board in page["items"]] == [board["id"] for board in newest[:2]]
     assert page["totalCount"] == 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_events_before_0016_are_numbered_within_their_account_and_grants_kept(
+    backend: str, tmp_path: Path
+) -> None:
+    """Migration 0016 numbers each account's events 1, 2, 3, ... in the order they were
+    recorded, sets each account's counter to its last, and copies the grants of every
+    board's current version; the next event takes the next number."""
+    config = _migrations_config()
+    with fresh_database(backend, tmp_path) as url:
+        upgrade_schema(url)
+        database = Database(url)
+        first, second = _admin_of_a_new_account(database), _admin_of_a_new_account(database)
+        shared = {
+            "inherits": False,
+            "permissions": [{"principalKind": "role", "principalId": "member", "grant": ["read"]}],
+        }
+        for caller in (first, second, first):
+            creating.create(
+                database, caller, DashboardCreate.model_validate({"name": "b", "access": shared})
+            )
+        with database.write() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0015")
+        database.dispose()
+        upgrade_schema(url)
+        database = Database(url)
+        creating.create(database, second, DashboardCreate.model_validate({"name": "after"}))
+        events = account_events.c
+        with database.read() as conn:
+            rows = conn.execute(
+                sa.select(events.account_id, events.account_seq).order_by(events.seq)
+            ).all()
+            counters = dict(conn.execute(sa.select(account_event_counters)).all())
+            grants = conn.execute(
+                sa.select(version_grants.c.account_id, version_grants.c.version)
+            ).all()
+        database.dispose()
+    for account in (first.account_id, second.account_id):
+        numbers = [row.account_seq for row in rows if row.account_id == account]
+        assert numbers == list(range(1, len(numbers) + 1))
+        assert counters[account] == numbers[-1]
+    assert sorted(grants) == sorted(
+        [(first.account_id, 1), (first.account_id, 1), (second.account_id, 1)]
+    )

@@ -2,36 +2,72 @@
 read rule, and the grants of the version it makes: tables.version_grants), and a page of an
 account's events with their count. Every statement is scoped by account id first."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from insightboards.clock import now_iso
 from insightboards.prepared import prepare
-from insightboards.tables import AnyRow, account_events, version_grants
+from insightboards.tables import (
+    AnyRow,
+    account_event_counters,
+    account_events,
+    version_grants,
+)
 
 _e = account_events
-_COLUMNS = [column for column in _e.c if column.name != "seq"]
-_VALUES = {c.name: sa.bindparam(f"e_{c.name}", type_=c.type) for c in _COLUMNS}
-# Named apart from the columns; inline: no RETURNING of the new seq (PostgreSQL).
-_INSERT = _e.insert().values(_VALUES).inline()
-# A board's event on PostgreSQL: its seq is taken under a lock on the account held until
-# the transaction ends, so that the account's board events commit in the order of their
-# seq. The change feed reads them by seq; without it, an event could commit after a
-# later one had been read, and be passed over. (SQLite commits one writer at a time.)
-_LOCK_KEYS: tuple[sa.ColumnElement[int], ...] = (
-    sa.literal_column("1717"),
-    sa.func.hashtext(sa.bindparam("e_account_id")),
+_n = account_event_counters
+_VALUES = {
+    c.name: sa.bindparam(f"e_{c.name}", type_=c.type)
+    for c in _e.c
+    if c.name not in ("seq", "account_seq")
+}
+
+
+# Written into the SQL: the driver takes only the statement's named parameters.
+_ONE = sa.literal_column("1", sa.BigInteger)
+
+
+def _next_number(insert: Callable[[sa.Table], Any]) -> Any:
+    """The account's next event number, its counter's row locked until the transaction
+    ends (or made, for its first event)."""
+    return (
+        insert(_n)
+        .values(account_id=sa.bindparam("e_account_id"), last_seq=_ONE)
+        .on_conflict_do_update(
+            index_elements=[_n.c.account_id], set_={"last_seq": _n.c.last_seq + _ONE}
+        )
+        .returning(_n.c.last_seq)
+    )
+
+
+# PostgreSQL: the number and the event in one statement (a data-modifying WITH).
+_NUMBERED = _next_number(postgresql.insert).cte("numbered")
+_POSTGRES_INSERT = (
+    _e.insert()
+    .add_cte(_NUMBERED)
+    .from_select([*_VALUES, "account_seq"], sa.select(*_VALUES.values(), _NUMBERED.c.last_seq))
 )
-_SERIALIZED_INSERT = _e.insert().from_select(
-    list(_VALUES),
-    sa.select(*_VALUES.values()).select_from(
-        sa.select(sa.func.pg_advisory_xact_lock(*_LOCK_KEYS).label("locked")).subquery()
-    ),
+# SQLite: the number, then the event (SQLite allows no INSERT in a WITH). Inline: no
+# RETURNING of the new seq.
+_SQLITE_NEXT = _next_number(sqlite.insert)
+_SQLITE_INSERT = (
+    _e.insert().values({**_VALUES, "account_seq": sa.bindparam("e_account_seq")}).inline()
 )
 _GRANT_INSERT = version_grants.insert()
+
+
+def _insert_event(conn: sa.Connection, values: dict[str, Any]) -> None:
+    if conn.dialect.name == "postgresql":
+        prepare(_POSTGRES_INSERT, conn.dialect).insert(conn, [values])
+        return
+    [(number,)] = prepare(_SQLITE_NEXT, conn.dialect).rows(
+        conn, e_account_id=values["e_account_id"]
+    )
+    prepare(_SQLITE_INSERT, conn.dialect).insert(conn, [{**values, "e_account_seq": number}])
 
 
 class BoardAtEvent(Protocol):
@@ -79,24 +115,22 @@ def record(
     date: str | None = None,
 ) -> None:
     """One event, in the transaction of what it records."""
-    prepare(_INSERT, conn.dialect).insert(
+    _insert_event(
         conn,
-        [
-            {
-                "e_account_id": account_id,
-                "e_date": date or now_iso(),
-                "e_user_id": user_id,
-                "e_kind": kind,
-                "e_dashboard_id": dashboard_id,
-                "e_version": version,
-                "e_details": details or {},
-                "e_created_by_id": None,
-                "e_inherits": None,
-                "e_owner_grant": None,
-                "e_owner_deny": None,
-                "e_is_report": None,
-            }
-        ],
+        {
+            "e_account_id": account_id,
+            "e_date": date or now_iso(),
+            "e_user_id": user_id,
+            "e_kind": kind,
+            "e_dashboard_id": dashboard_id,
+            "e_version": version,
+            "e_details": details or {},
+            "e_created_by_id": None,
+            "e_inherits": None,
+            "e_owner_grant": None,
+            "e_owner_deny": None,
+            "e_is_report": None,
+        },
     )
 
 
@@ -113,25 +147,22 @@ def record_board_event(
     """One event of a board, with its read rule as it stands (the change feed's), in the
     transaction of what it records. `new_grants`: the grants of a version the event
     makes (an event of a version made before, such as a delete, has its grants)."""
-    statement = _SERIALIZED_INSERT if conn.dialect.name == "postgresql" else _INSERT
-    prepare(statement, conn.dialect).insert(
+    _insert_event(
         conn,
-        [
-            {
-                "e_account_id": board.account_id,
-                "e_date": date or now_iso(),
-                "e_user_id": user_id,
-                "e_kind": f"dashboard.{kind}",
-                "e_dashboard_id": board.id,
-                "e_version": board.version,
-                "e_details": details or {},
-                "e_created_by_id": board.created_by_id,
-                "e_inherits": board.inherits,
-                "e_owner_grant": board.owner_grant,
-                "e_owner_deny": board.owner_deny,
-                "e_is_report": board.is_report,
-            }
-        ],
+        {
+            "e_account_id": board.account_id,
+            "e_date": date or now_iso(),
+            "e_user_id": user_id,
+            "e_kind": f"dashboard.{kind}",
+            "e_dashboard_id": board.id,
+            "e_version": board.version,
+            "e_details": details or {},
+            "e_created_by_id": board.created_by_id,
+            "e_inherits": board.inherits,
+            "e_owner_grant": board.owner_grant,
+            "e_owner_deny": board.owner_deny,
+            "e_is_report": board.is_report,
+        },
     )
     if new_grants:
         prepare(_GRANT_INSERT, conn.dialect).insert(
@@ -176,7 +207,7 @@ def page(
     if where.until is not None:
         conditions.append(_e.c.date < where.until)
     rows = conn.execute(
-        sa.select(_e).where(*conditions).order_by(_e.c.seq.desc()).offset(skip).limit(take)
+        sa.select(_e).where(*conditions).order_by(_e.c.account_seq.desc()).offset(skip).limit(take)
     ).all()
     total = conn.execute(sa.select(sa.func.count()).select_from(_e).where(*conditions))
     return list(rows), int(total.scalar_one())

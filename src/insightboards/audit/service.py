@@ -20,7 +20,7 @@ def events(
         rows, total = repository.page(conn, caller.account_id, where, skip, take)
     items = [
         {
-            "id": row.seq,
+            "id": row.account_seq,
             "date": row.date,
             "userId": row.user_id,
             "kind": row.kind,

@@ -1,6 +1,7 @@
-"""The SQL of the change feed: an account's board events after a cursor (their `seq`), kept
-to those the caller could read at the event, in the database (access.caller_reads_events);
-where an account's events end; and which accounts have new ones."""
+"""The SQL of the change feed: an account's board events after a cursor (their number within
+the account, `account_seq`), kept to those the caller could read at the event, in the
+database (access.caller_reads_events); where an account's events end; and which accounts
+have new ones."""
 
 import sqlalchemy as sa
 
@@ -9,7 +10,7 @@ from insightboards.tables import AnyRow, account_events
 
 _e = account_events
 _CHANGE_COLUMNS = (
-    _e.c.seq,
+    _e.c.account_seq,
     _e.c.date,
     _e.c.user_id,
     _e.c.kind,
@@ -27,35 +28,38 @@ def changes_after(conn: sa.Connection, caller: Caller, cursor: int, take: int) -
         sa.select(*_CHANGE_COLUMNS)
         .where(
             _e.c.account_id == caller.account_id,
-            _e.c.seq > cursor,
+            _e.c.account_seq > cursor,
             _BOARD_EVENT,
             caller_reads_events(caller),
         )
-        .order_by(_e.c.seq)
+        .order_by(_e.c.account_seq)
         .limit(take)
     )
     return list(conn.execute(statement).all())
 
 
-# Board events alone: on PostgreSQL they commit in the order of their seq within an
-# account (audit/repository.py); other events do not, and are not the feed's.
+# The feed's events: those of boards.
 _BOARD_EVENT = _e.c.created_by_id.is_not(None)
 
 
 def last_board_event(conn: sa.Connection, account_id: str) -> int:
-    """The seq of the account's newest board event; 0 if none."""
-    statement = sa.select(sa.func.max(_e.c.seq)).where(_e.c.account_id == account_id, _BOARD_EVENT)
+    """The number of the account's newest board event; 0 if none."""
+    statement = sa.select(sa.func.max(_e.c.account_seq)).where(
+        _e.c.account_id == account_id, _BOARD_EVENT
+    )
     return int(conn.execute(statement).scalar_one() or 0)
 
 
-def newest_by_account(conn: sa.Connection, after: int) -> list[tuple[str, int]]:
-    """Each account with board events after seq `after`, and its newest one's seq."""
+def newest_by_account(conn: sa.Connection, after: int) -> list[tuple[str, int, int]]:
+    """Each account with board events after `seq` `after` (the order of all accounts'
+    events): its newest one's `seq` and its number within the account."""
     statement = (
-        sa.select(_e.c.account_id, sa.func.max(_e.c.seq))
+        sa.select(_e.c.account_id, sa.func.max(_e.c.seq), sa.func.max(_e.c.account_seq))
         .where(_e.c.seq > after, _BOARD_EVENT)
         .group_by(_e.c.account_id)
     )
-    return [(account, int(seq)) for account, seq in conn.execute(statement).all()]
+    rows = conn.execute(statement).all()
+    return [(account, int(seq), int(number)) for account, seq, number in rows]
 
 
 def newest(conn: sa.Connection) -> int:

@@ -29,11 +29,11 @@ def changes_after(db: Database, caller: Caller, cursor: int, take: int) -> Chang
     with db.read(TIME_LIMIT_MS) as conn:
         # Before the changes: one that commits between the two statements (PostgreSQL) is
         # read now and moves the cursor past `newest`; none can commit later below it, as
-        # an account's board changes commit in order (audit/repository.py).
+        # an account's events commit in the order of their numbers (tables.py).
         newest = repository.last_board_event(conn, caller.account_id)
         rows = repository.changes_after(conn, caller, cursor, take)
     items = [as_change(row) for row in rows]
-    last = rows[-1].seq if rows else cursor
+    last = rows[-1].account_seq if rows else cursor
     return Changes(items, last if len(rows) == take else max(last, newest), newest)
 
 
@@ -46,7 +46,7 @@ def current_cursor(db: Database, caller: Caller) -> int:
 def as_change(row: Any) -> dict[str, Any]:
     """An event as the feed answers it."""
     return {
-        "id": str(row.seq),
+        "id": str(row.account_seq),
         "dashboardId": row.dashboard_id,
         "version": row.version,
         "kind": row.kind.removeprefix("dashboard."),

@@ -1,17 +1,18 @@
 """Per process: which accounts have new events, told to the change feed's streams waiting on
 them; and how many streams each token holds open.
 
-While any stream waits, one task reads every `poll_seconds` the newest event of each account
-that has events past a floor: one indexed range of the events table for all of the
-process's streams, however many. A stream woken reads its own changes itself, with the read
-rule in the database (feed/service.py). Every process polls on its own: a change made
-through one worker wakes the streams of all of them.
+While any stream waits, one task reads every `poll_seconds` the newest board event of each
+account that has events past a floor (in the order of all accounts' events, `seq`): one
+range of the events table for all of the process's streams, however many. A stream woken
+reads its own changes itself, with the read rule in the database (feed/service.py). Every
+process polls on its own: a change made through one worker wakes the streams of all of
+them.
 
 The floor trails the newest event seen. On SQLite, writes commit one at a time, in the order
 of their events, so it need not trail at all. On PostgreSQL an event can commit after
-events numbered after it (those of other accounts: an account's own events commit in order,
-audit/repository.py): the floor trails by `IN_FLIGHT` events, more than can be under way
-at once.
+events of other accounts that came after it (an account's own events commit in order,
+tables.account_event_counters): the floor trails by `IN_FLIGHT` events, more than can be
+under way at once.
 """
 
 import asyncio
@@ -146,10 +147,10 @@ class ChangeWatcher:
                 except Exception:  # the database away for a moment: the next poll retries
                     logger.exception("Looking for new events failed")
                     continue
-                for account_id, seq in news:
+                for account_id, seq, number in news:
                     floor = max(floor, seq - self._in_flight)
-                    if seq > self._newest.get(account_id, 0):
-                        self._newest[account_id] = seq
+                    if number > self._newest.get(account_id, 0):
+                        self._newest[account_id] = number
                         self._wake(account_id)
         finally:
             self._polling = None
@@ -164,7 +165,7 @@ class ChangeWatcher:
         with self._database.read() as conn:
             return repository.newest(conn)
 
-    def _newest_by_account(self, floor: int) -> list[tuple[str, int]]:
+    def _newest_by_account(self, floor: int) -> list[tuple[str, int, int]]:
         with self._database.read() as conn:
             return repository.newest_by_account(conn, floor)
 

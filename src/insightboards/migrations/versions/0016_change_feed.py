@@ -1,10 +1,14 @@
-"""The change feed: each board event keeps the board's read rule as it stood then
+"""The change feed: each account numbers its own events, and a board's event keeps the
+board's read rule as it stood then
 
 The feed (insightboards/feed/) shows a board's event only to those who could read the board
-at the moment of the change. An event of a board (account_events) now carries the columns
-the access rules read, and `version_grants` the grants of each version of a board. The
-grants of every board's current version, live or trashed, are copied in here, so that a
-later delete, undelete or purge of a board changed before this migration finds them.
+at the moment of the change, and its cursors are events' numbers within their account
+(`account_seq`, also the audit trail's ids), which tell nothing of other accounts. An
+account's next number comes from its row in `account_event_counters`, whose lock makes an
+account's events commit in the order of their numbers. An event of a board carries the
+columns the access rules read, and `version_grants` the grants of each version of a board.
+The grants of every board's current version, live or trashed, are copied in here, so that
+a later delete, undelete or purge of a board changed before this migration finds them.
 
 Revision ID: 0016
 Revises: 0015
@@ -31,8 +35,31 @@ _RULE_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
 
 def upgrade() -> None:
     with op.batch_alter_table("account_events") as events:
+        events.add_column(sa.Column("account_seq", sa.BigInteger(), nullable=True))
         for name, type_ in _RULE_COLUMNS.items():
             events.add_column(sa.Column(name, type_, nullable=True))
+    # The events so far, numbered within their account in the order of `seq`.
+    op.execute(
+        "UPDATE account_events SET account_seq = numbered.n FROM (SELECT seq, "
+        "row_number() OVER (PARTITION BY account_id ORDER BY seq) AS n "
+        "FROM account_events) AS numbered WHERE account_events.seq = numbered.seq"
+    )
+    with op.batch_alter_table("account_events") as events:
+        events.alter_column("account_seq", existing_type=sa.BigInteger(), nullable=False)
+        events.drop_index("ix_account_events_account_id_seq")
+        events.create_index(
+            "ix_account_events_account_seq", ["account_id", "account_seq"], unique=True
+        )
+    op.create_table(
+        "account_event_counters",
+        sa.Column("account_id", sa.String(24), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_event_counters")),
+    )
+    op.execute(
+        "INSERT INTO account_event_counters (account_id, last_seq) "
+        "SELECT account_id, max(account_seq) FROM account_events GROUP BY account_id"
+    )
     op.create_table(
         "version_grants",
         sa.Column("account_id", sa.String(24), nullable=False),
@@ -65,6 +92,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("version_grants")
+    op.drop_table("account_event_counters")
     with op.batch_alter_table("account_events") as events:
+        events.drop_index("ix_account_events_account_seq")
+        events.create_index("ix_account_events_account_id_seq", ["account_id", "seq"])
         for name in _RULE_COLUMNS:
             events.drop_column(name)
+        events.drop_column("account_seq")
