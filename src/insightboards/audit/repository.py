@@ -103,35 +103,47 @@ class GrantAtEvent(Protocol):
     def actions(self) -> int: ...
 
 
+def _event(
+    account_id: str,
+    kind: str,
+    user_id: str | None,
+    details: dict[str, Any] | None,
+    date: str | None,
+) -> dict[str, Any]:
+    """An event's parameters but for its board and the board's read rule."""
+    return {
+        "e_account_id": account_id,
+        "e_date": date or now_iso(),
+        "e_user_id": user_id,
+        "e_kind": kind,
+        "e_details": details or {},
+    }
+
+
+_NO_BOARD = dict.fromkeys(
+    [
+        "e_dashboard_id",
+        "e_version",
+        "e_created_by_id",
+        "e_inherits",
+        "e_owner_grant",
+        "e_owner_deny",
+        "e_is_report",
+    ]
+)
+
+
 def record(
     conn: sa.Connection,
     account_id: str,
     kind: str,
     user_id: str | None,
     *,
-    dashboard_id: str | None = None,
-    version: int | None = None,
     details: dict[str, Any] | None = None,
     date: str | None = None,
 ) -> None:
-    """One event, in the transaction of what it records."""
-    _insert_event(
-        conn,
-        {
-            "e_account_id": account_id,
-            "e_date": date or now_iso(),
-            "e_user_id": user_id,
-            "e_kind": kind,
-            "e_dashboard_id": dashboard_id,
-            "e_version": version,
-            "e_details": details or {},
-            "e_created_by_id": None,
-            "e_inherits": None,
-            "e_owner_grant": None,
-            "e_owner_deny": None,
-            "e_is_report": None,
-        },
-    )
+    """One event of the account (not of a board), in the transaction of what it records."""
+    _insert_event(conn, {**_event(account_id, kind, user_id, details, date), **_NO_BOARD})
 
 
 def record_board_event(
@@ -150,13 +162,9 @@ def record_board_event(
     _insert_event(
         conn,
         {
-            "e_account_id": board.account_id,
-            "e_date": date or now_iso(),
-            "e_user_id": user_id,
-            "e_kind": f"dashboard.{kind}",
+            **_event(board.account_id, f"dashboard.{kind}", user_id, details, date),
             "e_dashboard_id": board.id,
             "e_version": board.version,
-            "e_details": details or {},
             "e_created_by_id": board.created_by_id,
             "e_inherits": board.inherits,
             "e_owner_grant": board.owner_grant,
