@@ -372,10 +372,12 @@ account_events = sa.Table(
     sa.Index("ix_account_events_account_seq", "account_id", "account_seq", unique=True),
 )
 
-# Each account's last event number (account_events.account_seq). A new event takes the next
-# under the row's lock, held until its transaction commits: an account's events commit in
-# the order of their numbers, which the change feed relies on (a reader that has seen
-# number n never later finds one below it).
+# Each account's last event number (account_events.account_seq), on PostgreSQL. A new event
+# takes the next under the row's lock, held until its transaction commits: an account's
+# events commit in the order of their numbers, which the change feed relies on (a reader
+# that has seen number n never later finds one below it). SQLite, which commits one
+# writer at a time, numbers by the account's highest plus one and leaves this table as
+# migration 0016 filled it.
 account_event_counters = sa.Table(
     "account_event_counters",
     metadata,
