@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     # HTTP and the command line
     "insightboards.api": 6,
     "insightboards.cli": 6,
+    "insightboards.web": 6,
     "insightboards.__main__": 6,
     # Use cases spanning domains
     "insightboards.provisioning": 5,

@@ -17,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from insightboards import __version__
+from insightboards import __version__, web
 from insightboards.accounts import service as accounts_service
 from insightboards.accounts.service import CallerCache
 from insightboards.accounts.token_uses import FLUSH_SECONDS, TokenUses
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         app.include_router(audit_router, prefix=prefix)
     app.include_router(health_router)
     docs_pages.install(app)
+    web.install(app)
     problems.install(app)
     _describe_errors_as_problems(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -1,0 +1,126 @@
+// The page: sign-in with an API token (kept in sessionStorage: this tab only), then the
+// boards list, searched by name and paged, through the list API's filter, sort and fields.
+
+import { Api, ApiError } from "./api.js";
+
+const TOKEN_KEY = "insightboards.token";
+const PAGE_SIZE = 20;
+// What the list shows, and no more.
+const LIST_FIELDS = "id,name,tags{name},dateUpdated";
+
+const $ = (id) => document.getElementById(id);
+const state = { api: null, search: "", skip: 0, total: 0 };
+
+function show(section) {
+  for (const id of ["sign-in", "boards"]) $(id).hidden = id !== section;
+  $("sign-out").hidden = section !== "boards";
+}
+
+// A name search matches anywhere in the name, ignoring case; what is typed is literal text.
+function nameFilter(text) {
+  if (!text) return undefined;
+  const literal = text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return JSON.stringify({ name: { $regex: literal, $options: "i" } });
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+function render(page) {
+  const rows = page.items.map((board) => {
+    const tr = document.createElement("tr");
+    tr.append(
+      cell(board.name),
+      cell((board.tags || []).map((tag) => tag.name).join(", ")),
+      cell(new Date(board.dateUpdated).toLocaleString()),
+    );
+    return tr;
+  });
+  $("rows").replaceChildren(...rows);
+  state.total = page.totalCount;
+  const first = page.totalCount ? state.skip + 1 : 0;
+  const last = state.skip + page.items.length;
+  $("total").textContent =
+    `${page.totalCount} board${page.totalCount === 1 ? "" : "s"}` +
+    (page.totalCount ? `, showing ${first} to ${last}` : "");
+  $("page").textContent = `Page ${Math.floor(state.skip / PAGE_SIZE) + 1}`;
+  $("previous").disabled = state.skip === 0;
+  $("next").disabled = last >= page.totalCount;
+}
+
+async function loadBoards() {
+  $("list-error").textContent = "";
+  try {
+    const page = await state.api.get("/dashboards", {
+      filter: nameFilter(state.search),
+      sort: "-dateUpdated",
+      fields: LIST_FIELDS,
+      skip: state.skip,
+      take: PAGE_SIZE,
+    });
+    render(page);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return signOut();
+    $("list-error").textContent = error.message;
+  }
+}
+
+async function signIn(token) {
+  const api = new Api(token);
+  await api.get("/dashboards", { take: 0 }); // refused here if the token is not good
+  sessionStorage.setItem(TOKEN_KEY, token);
+  state.api = api;
+  state.skip = 0;
+  show("boards");
+  await loadBoards();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.api = null;
+  $("rows").replaceChildren();
+  show("sign-in");
+  $("token").focus();
+}
+
+$("sign-in-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("sign-in-error").textContent = "";
+  const input = $("token");
+  try {
+    await signIn(input.value.trim());
+    input.value = "";
+  } catch (error) {
+    $("sign-in-error").textContent =
+      error instanceof ApiError && error.status === 401
+        ? "That token is not known, or no longer valid."
+        : error.message;
+  }
+});
+
+let typing;
+$("name-search").addEventListener("input", (event) => {
+  clearTimeout(typing);
+  typing = setTimeout(() => {
+    state.search = event.target.value.trim();
+    state.skip = 0;
+    loadBoards();
+  }, 200);
+});
+$("search").addEventListener("submit", (event) => event.preventDefault());
+$("previous").addEventListener("click", () => {
+  state.skip = Math.max(0, state.skip - PAGE_SIZE);
+  loadBoards();
+});
+$("next").addEventListener("click", () => {
+  state.skip += PAGE_SIZE;
+  loadBoards();
+});
+$("sign-out").addEventListener("click", signOut);
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) signIn(saved).catch(signOut);
+else show("sign-in");

@@ -1,0 +1,125 @@
+"""The web app at `/`, in a real browser that can reach no host but the service's own: sign
+in with an API token (kept in sessionStorage, never in a URL), then the boards list, searched
+by name and paged with its total, through the public list API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect
+
+from tests.conftest import make_tenant
+from tests.e2e.harness import Api, Server, Tenant, server_on_fresh_database
+
+TOKEN_KEY = "insightboards.token"
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # The page is the same on either database; one is enough for a browser's time.
+    with server_on_fresh_database("sqlite", tmp_path_factory.mktemp("webapp")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def people(sqlite_server: Server) -> Tenant:
+    return make_tenant(sqlite_server, "Webapp")
+
+
+@pytest.fixture
+def page(browser: Browser, sqlite_server: Server) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A tab that reaches the server alone; the URLs it asked for, and those refused."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    asked: list[str] = []
+    foreign: list[str] = []
+
+    def route(route: Route) -> None:
+        url = route.request.url
+        asked.append(url)
+        if url.startswith(sqlite_server.base_url):
+            route.continue_()
+        else:
+            foreign.append(url)
+            route.abort()
+
+    tab.route("**/*", route)
+    yield tab, asked, foreign
+    context.close()
+
+
+def _boards(server: Server, tenant: Tenant, prefix: str, count: int) -> list[dict[str, Any]]:
+    api = Api(server.base_url, tenant.tokens["member"])
+    try:
+        return [
+            api.create(name=f"{prefix} {n:02d}", tags=[{"name": f"{prefix.lower()}-label"}])
+            for n in range(count)
+        ]
+    finally:
+        api.close()
+
+
+def _sign_in(tab: Page, server: Server, token: str) -> None:
+    tab.goto(f"{server.base_url}/")
+    tab.get_by_label("API token").fill(token)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("heading", name="Boards", exact=True)).to_be_visible()
+
+
+def test_sign_in_shows_the_boards_and_keeps_the_token_out_of_urls(
+    page: tuple[Page, list[str], list[str]], sqlite_server: Server, people: Tenant
+) -> None:
+    tab, asked, foreign = page
+    prefix = f"Signed{uuid.uuid4().hex[:6]}"
+    _boards(sqlite_server, people, prefix, 2)
+    token = people.tokens["member"]
+    _sign_in(tab, sqlite_server, token)
+    expect(tab.get_by_role("cell", name=f"{prefix} 01")).to_be_visible()
+    expect(tab.get_by_role("cell", name=f"{prefix.lower()}-label").first).to_be_visible()
+    assert tab.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") == token
+    assert all(token not in url for url in asked)
+    assert foreign == []
+    # A reload keeps the tab signed in; signing out forgets the token.
+    tab.reload()
+    expect(tab.get_by_role("cell", name=f"{prefix} 01")).to_be_visible()
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab.get_by_label("API token")).to_be_visible()
+    assert tab.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") is None
+
+
+def test_an_unknown_token_is_refused_with_a_message(
+    page: tuple[Page, list[str], list[str]], sqlite_server: Server
+) -> None:
+    tab, _, _ = page
+    tab.goto(f"{sqlite_server.base_url}/")
+    tab.get_by_label("API token").fill("ib_" + "0" * 24 + "_" + "x" * 43)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("alert")).to_have_text("That token is not known, or no longer valid.")
+    expect(tab.get_by_role("heading", name="Boards", exact=True)).to_be_hidden()
+
+
+def test_search_by_name_and_paging_with_the_total(
+    page: tuple[Page, list[str], list[str]], sqlite_server: Server, people: Tenant
+) -> None:
+    tab, asked, _ = page
+    prefix = f"Paged{uuid.uuid4().hex[:6]}"
+    _boards(sqlite_server, people, prefix, 23)
+    _sign_in(tab, sqlite_server, people.tokens["member"])
+    tab.get_by_label("Search by name").fill(prefix.lower())  # any case
+    expect(tab.locator("#total")).to_have_text("23 boards, showing 1 to 20")
+    expect(tab.locator("#rows tr")).to_have_count(20)
+    tab.get_by_role("button", name="Next").click()
+    expect(tab.locator("#total")).to_have_text("23 boards, showing 21 to 23")
+    expect(tab.locator("#rows tr")).to_have_count(3)
+    expect(tab.get_by_role("button", name="Next")).to_be_disabled()
+    # Newest changed first: the first made is last.
+    expect(tab.locator("#rows tr").last.locator("td").first).to_have_text(f"{prefix} 00")
+    # The list asked only for the fields it shows.
+    lists = [url for url in asked if "/results/api/v2/dashboards?" in url and "fields=" in url]
+    assert lists and all("fields=id%2Cname%2Ctags%7Bname%7D%2CdateUpdated" in u for u in lists)
+    # Text that is not a pattern is searched for as it is.
+    tab.get_by_label("Search by name").fill(f"{prefix} 0(")
+    expect(tab.locator("#total")).to_have_text("0 boards")
