@@ -123,3 +123,38 @@ def test_search_by_name_and_paging_with_the_total(
     # Text that is not a pattern is searched for as it is.
     tab.get_by_label("Search by name").fill(f"{prefix} 0(")
     expect(tab.locator("#total")).to_have_text("0 boards")
+
+
+def test_label_chips_archived_boards_and_reports_apart(
+    page: tuple[Page, list[str], list[str]], sqlite_server: Server, people: Tenant
+) -> None:
+    tab, _, _ = page
+    prefix = f"Chips{uuid.uuid4().hex[:6]}"
+    _boards(sqlite_server, people, prefix, 3)  # three with the label "<prefix>-label"
+    api = Api(sqlite_server.base_url, people.tokens["member"])
+    try:
+        api.create(name=f"{prefix} archived", archived=True)
+        reports = api.client.get("/dashboards/reports").json()
+    finally:
+        api.close()
+    assert reports, "a new account starts with built-in reports"
+    _sign_in(tab, sqlite_server, people.tokens["member"])
+
+    chip = tab.get_by_role("button", name=f"{prefix.lower()}-label (3)")
+    chip.click()
+    expect(chip).to_have_attribute("aria-pressed", "true")
+    expect(tab.locator("#total")).to_have_text("3 boards, showing 1 to 3")
+    chip.click()  # off again
+    expect(chip).to_have_attribute("aria-pressed", "false")
+
+    tab.get_by_label("Search by name").fill(f"{prefix} archived")
+    expect(tab.locator("#total")).to_have_text("0 boards")
+    tab.get_by_label("Include archived boards").check()
+    expect(tab.locator("#total")).to_have_text("1 board, showing 1 to 1")
+
+    # Reports are listed apart, never among the boards.
+    report_list = tab.get_by_role("region", name="Reports")
+    for report in reports:
+        expect(report_list.get_by_text(report["name"], exact=True)).to_be_visible()
+    tab.get_by_label("Search by name").fill(reports[0]["name"])
+    expect(tab.locator("#total")).to_have_text("0 boards")

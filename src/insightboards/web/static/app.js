@@ -9,18 +9,26 @@ const PAGE_SIZE = 20;
 const LIST_FIELDS = "id,name,tags{name},dateUpdated";
 
 const $ = (id) => document.getElementById(id);
-const state = { api: null, search: "", skip: 0, total: 0 };
+// Label chips: the most used labels, at most this many.
+const LABEL_CHIPS = 20;
+const state = { api: null, search: "", label: null, archived: false, skip: 0, total: 0 };
 
-function show(section) {
-  for (const id of ["sign-in", "boards"]) $(id).hidden = id !== section;
-  $("sign-out").hidden = section !== "boards";
+function show(signedIn) {
+  $("sign-in").hidden = signedIn;
+  for (const id of ["boards", "reports", "sign-out"]) $(id).hidden = !signedIn;
 }
 
-// A name search matches anywhere in the name, ignoring case; what is typed is literal text.
-function nameFilter(text) {
-  if (!text) return undefined;
-  const literal = text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return JSON.stringify({ name: { $regex: literal, $options: "i" } });
+// Boards, not reports (listed apart); archived ones only when asked for; a name search
+// matches anywhere in the name, ignoring case, what is typed taken as literal text.
+function listFilter() {
+  const filter = { isReport: false };
+  if (!state.archived) filter.archived = false;
+  if (state.label) filter["tags.name"] = state.label;
+  if (state.search) {
+    const literal = state.search.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    filter.name = { $regex: literal, $options: "i" };
+  }
+  return JSON.stringify(filter);
 }
 
 function cell(text) {
@@ -55,7 +63,7 @@ async function loadBoards() {
   $("list-error").textContent = "";
   try {
     const page = await state.api.get("/dashboards", {
-      filter: nameFilter(state.search),
+      filter: listFilter(),
       sort: "-dateUpdated",
       fields: LIST_FIELDS,
       skip: state.skip,
@@ -68,21 +76,59 @@ async function loadBoards() {
   }
 }
 
+function chip(name, count) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "chip";
+  button.textContent = `${name} (${count})`;
+  button.setAttribute("aria-pressed", String(state.label === name));
+  button.addEventListener("click", () => {
+    state.label = state.label === name ? null : name;
+    for (const other of $("labels").children) {
+      other.setAttribute("aria-pressed", String(other === button && state.label !== null));
+    }
+    state.skip = 0;
+    loadBoards();
+  });
+  return button;
+}
+
+async function loadLabels() {
+  const usages = await state.api.get("/dashboards/tags/usages");
+  const top = usages.items
+    .slice()
+    .sort((a, b) => b.dashboardsCount - a.dashboardsCount || a.tagName.localeCompare(b.tagName))
+    .slice(0, LABEL_CHIPS);
+  $("labels").replaceChildren(...top.map((usage) => chip(usage.tagName, usage.dashboardsCount)));
+}
+
+async function loadReports() {
+  const reports = await state.api.get("/dashboards/reports");
+  $("report-list").replaceChildren(
+    ...reports.map((report) => {
+      const item = document.createElement("li");
+      item.textContent = report.name;
+      return item;
+    }),
+  );
+}
+
 async function signIn(token) {
   const api = new Api(token);
   await api.get("/dashboards", { take: 0 }); // refused here if the token is not good
   sessionStorage.setItem(TOKEN_KEY, token);
   state.api = api;
   state.skip = 0;
-  show("boards");
-  await loadBoards();
+  show(true);
+  await Promise.all([loadBoards(), loadLabels(), loadReports()]);
 }
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   state.api = null;
-  $("rows").replaceChildren();
-  show("sign-in");
+  state.label = null;
+  for (const id of ["rows", "labels", "report-list"]) $(id).replaceChildren();
+  show(false);
   $("token").focus();
 }
 
@@ -111,6 +157,11 @@ $("name-search").addEventListener("input", (event) => {
   }, 200);
 });
 $("search").addEventListener("submit", (event) => event.preventDefault());
+$("include-archived").addEventListener("change", (event) => {
+  state.archived = event.target.checked;
+  state.skip = 0;
+  loadBoards();
+});
 $("previous").addEventListener("click", () => {
   state.skip = Math.max(0, state.skip - PAGE_SIZE);
   loadBoards();
@@ -123,4 +174,4 @@ $("sign-out").addEventListener("click", signOut);
 
 const saved = sessionStorage.getItem(TOKEN_KEY);
 if (saved) signIn(saved).catch(signOut);
-else show("sign-in");
+else show(false);
