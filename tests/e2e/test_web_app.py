@@ -158,3 +158,60 @@ def test_label_chips_archived_boards_and_reports_apart(
         expect(report_list.get_by_text(report["name"], exact=True)).to_be_visible()
     tab.get_by_label("Search by name").fill(reports[0]["name"])
     expect(tab.locator("#total")).to_have_text("0 boards")
+
+
+def test_a_board_is_drawn_from_its_grid(
+    page: tuple[Page, list[str], list[str]], sqlite_server: Server, people: Tenant
+) -> None:
+    tab, _, foreign = page
+    name = f"Grid{uuid.uuid4().hex[:6]}"
+    api = Api(sqlite_server.base_url, people.tokens["member"])
+    try:
+        board = api.create(
+            name=name,
+            tags=[{"name": "grid-label"}],
+            insights=[
+                {"insightId": "a" * 24, "insightName": "revenue", "row": 0, "col": 0,
+                 "sizeX": 6, "sizeY": 4},
+                {"insightId": "b" * 24, "insightName": "churn", "row": 0, "col": 6,
+                 "sizeX": 6, "sizeY": 4},
+            ],
+            sectionHeaders=[
+                {"header": "Second half", "subHeader": "From July", "row": 4, "col": 0,
+                 "sizeX": 12, "sizeY": 1},
+            ],
+        )  # fmt: skip
+    finally:
+        api.close()
+    viewer = people.tokens["viewer"]
+    _sign_in(tab, sqlite_server, viewer)
+    tab.get_by_label("Search by name").fill(name)
+    tab.get_by_role("link", name=name).click()
+    expect(tab.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    assert tab.url.endswith(f"#/boards/{board['id']}")
+    expect(tab.locator("#board-meta")).to_contain_text("Labels: grid-label")
+    expect(tab.locator("#board-meta")).to_contain_text("You may read.")
+    tiles = tab.get_by_role("list", name="Tiles").get_by_role("listitem")
+    expect(tiles).to_have_count(3)
+    placed = tab.evaluate(
+        """() => [...document.querySelectorAll('#grid > *')].map((e) => {
+            const style = getComputedStyle(e);
+            return [e.querySelector('h3').textContent, style.gridColumnStart,
+                    style.gridColumnEnd, style.gridRowStart];
+        })"""
+    )
+    assert placed == [
+        ["revenue", "1", "span 6", "1"],
+        ["churn", "7", "span 6", "1"],
+        ["Second half", "1", "span 12", "5"],
+    ]
+    expect(tab.get_by_text("From July")).to_be_visible()
+    # The address opens the board again after a reload; back goes to the list.
+    tab.reload()
+    expect(tab.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    tab.get_by_role("link", name="All boards").click()
+    expect(tab.get_by_role("heading", name="Boards", exact=True)).to_be_visible()
+    # A board of another account is not found, and says so.
+    tab.goto(f"{sqlite_server.base_url}/#/boards/{'0' * 24}")
+    expect(tab.locator("#board-error")).to_contain_text("not found")
+    assert foreign == []

@@ -13,9 +13,12 @@ const $ = (id) => document.getElementById(id);
 const LABEL_CHIPS = 20;
 const state = { api: null, search: "", label: null, archived: false, skip: 0, total: 0 };
 
-function show(signedIn) {
-  $("sign-in").hidden = signedIn;
-  for (const id of ["boards", "reports", "sign-out"]) $(id).hidden = !signedIn;
+// What the page shows: "sign-in", "list" or "board".
+function show(view) {
+  $("sign-in").hidden = view !== "sign-in";
+  $("sign-out").hidden = view === "sign-in";
+  for (const id of ["boards", "reports"]) $(id).hidden = view !== "list";
+  $("board").hidden = view !== "board";
 }
 
 // Boards, not reports (listed apart); archived ones only when asked for; a name search
@@ -40,8 +43,13 @@ function cell(text) {
 function render(page) {
   const rows = page.items.map((board) => {
     const tr = document.createElement("tr");
+    const name = cell("");
+    const link = document.createElement("a");
+    link.href = `#/boards/${board.id}`;
+    link.textContent = board.name;
+    name.append(link);
     tr.append(
-      cell(board.name),
+      name,
       cell((board.tags || []).map((tag) => tag.name).join(", ")),
       cell(new Date(board.dateUpdated).toLocaleString()),
     );
@@ -113,13 +121,106 @@ async function loadReports() {
   );
 }
 
+// A setting as the API gives it: {name, value, valueDisplayName, ...}.
+function settingText(setting) {
+  return `${setting.name}: ${setting.valueDisplayName || setting.value || ""}`;
+}
+
+function tile(item, columns) {
+  const element = document.createElement("article");
+  element.setAttribute("role", "listitem");
+  if (item.type === "sectionHeader") {
+    // A band across the whole board, at its row.
+    element.className = "band";
+    element.style.gridColumn = `1 / span ${columns}`;
+    const header = document.createElement("h3");
+    header.textContent = item.sectionHeader.header || "";
+    const sub = document.createElement("p");
+    sub.textContent = item.sectionHeader.subHeader || "";
+    element.append(header, sub);
+  } else {
+    element.className = "tile";
+    element.style.gridColumn = `${item.col + 1} / span ${item.sizeX}`;
+    const title = document.createElement("h3");
+    title.textContent = item.insightTitle || item.insightName || item.insightId;
+    element.append(title);
+    if (item.insightState) {
+      const stateLine = document.createElement("p");
+      stateLine.className = "state";
+      stateLine.textContent = `State: ${item.insightState}`;
+      element.append(stateLine);
+    }
+    const settings = document.createElement("ul");
+    settings.replaceChildren(
+      ...(item.settings || []).map((setting) => {
+        const line = document.createElement("li");
+        line.textContent = settingText(setting);
+        return line;
+      }),
+    );
+    element.append(settings);
+  }
+  element.style.gridRow = `${item.row + 1} / span ${item.sizeY}`;
+  element.dataset.id = item.id;
+  return element;
+}
+
+function renderBoard(board) {
+  $("board-title").textContent = board.name;
+  const labels = (board.tags || []).map((tag) => tag.name).join(", ");
+  $("board-meta").textContent =
+    `Version ${board.version}, updated ${new Date(board.dateUpdated).toLocaleString()}` +
+    (labels ? `. Labels: ${labels}` : "") +
+    `. You may ${board.currentUserAllowedActions.join(", ")}.`;
+  const terms = [];
+  for (const [heading, list] of [["Settings", board.settings], ["Parameters", board.parameters]]) {
+    if (!list || !list.length) continue;
+    const term = document.createElement("dt");
+    term.textContent = heading;
+    terms.push(term);
+    for (const entry of list) {
+      const value = document.createElement("dd");
+      value.textContent = settingText(entry);
+      terms.push(value);
+    }
+  }
+  $("board-settings").replaceChildren(...terms);
+  const items = [...(board.insights || []), ...(board.sectionHeaders || [])];
+  // The board's width: the widest reach of its tiles, and at least 12 columns.
+  const columns = Math.max(12, ...items.map((item) => item.col + item.sizeX));
+  $("grid").style.setProperty("--columns", columns);
+  const ordered = items.slice().sort((a, b) => a.row - b.row || a.col - b.col);
+  $("grid").replaceChildren(...ordered.map((item) => tile(item, columns)));
+}
+
+async function openBoard(id) {
+  show("board");
+  $("board-error").textContent = "";
+  $("board-title").textContent = "";
+  $("grid").replaceChildren();
+  try {
+    renderBoard(await state.api.get(`/dashboards/${encodeURIComponent(id)}`));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return signOut();
+    $("board-error").textContent = error.message;
+  }
+}
+
+// The address says what is shown: #/ the list, #/boards/<id> a board.
+async function route() {
+  if (!state.api) return;
+  const match = location.hash.match(/^#\/boards\/([^/]+)$/);
+  if (match) return openBoard(decodeURIComponent(match[1]));
+  show("list");
+}
+
 async function signIn(token) {
   const api = new Api(token);
   await api.get("/dashboards", { take: 0 }); // refused here if the token is not good
   sessionStorage.setItem(TOKEN_KEY, token);
   state.api = api;
   state.skip = 0;
-  show(true);
+  await route();
   await Promise.all([loadBoards(), loadLabels(), loadReports()]);
 }
 
@@ -127,8 +228,8 @@ function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   state.api = null;
   state.label = null;
-  for (const id of ["rows", "labels", "report-list"]) $(id).replaceChildren();
-  show(false);
+  for (const id of ["rows", "labels", "report-list", "grid"]) $(id).replaceChildren();
+  show("sign-in");
   $("token").focus();
 }
 
@@ -171,7 +272,8 @@ $("next").addEventListener("click", () => {
   loadBoards();
 });
 $("sign-out").addEventListener("click", signOut);
+window.addEventListener("hashchange", route);
 
 const saved = sessionStorage.getItem(TOKEN_KEY);
 if (saved) signIn(saved).catch(signOut);
-else show(false);
+else show("sign-in");
