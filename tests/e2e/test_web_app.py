@@ -215,3 +215,26 @@ def test_a_board_is_drawn_from_its_grid(
     tab.goto(f"{sqlite_server.base_url}/#/boards/{'0' * 24}")
     expect(tab.locator("#board-error")).to_contain_text("not found")
     assert foreign == []
+
+
+def test_the_list_and_an_open_board_follow_changes_made_elsewhere(
+    page: tuple[Page, list[str], list[str]], sqlite_server: Server, people: Tenant
+) -> None:
+    tab, _, _ = page
+    prefix = f"Live{uuid.uuid4().hex[:6]}"
+    _sign_in(tab, sqlite_server, people.tokens["member"])
+    tab.get_by_label("Search by name").fill(prefix)
+    expect(tab.locator("#total")).to_have_text("0 boards")
+    tab.wait_for_timeout(300)  # the page's change stream is open by now
+    # Made by someone else, through the API: the list shows it within about a second.
+    api = Api(sqlite_server.base_url, people.tokens["admin"])
+    try:
+        made = api.create(name=f"{prefix} made elsewhere")
+        expect(tab.locator("#total")).to_have_text("1 board, showing 1 to 1", timeout=1500)
+        tab.get_by_role("link", name=f"{prefix} made elsewhere").click()
+        expect(tab.get_by_role("heading", name=f"{prefix} made elsewhere")).to_be_visible()
+        renamed = api.client.put(f"/dashboards/{made['id']}", json={"name": f"{prefix} renamed"})
+        assert renamed.status_code == 200, renamed.text
+        expect(tab.get_by_role("heading", name=f"{prefix} renamed")).to_be_visible(timeout=1500)
+    finally:
+        api.close()

@@ -11,7 +11,13 @@ const LIST_FIELDS = "id,name,tags{name},dateUpdated";
 const $ = (id) => document.getElementById(id);
 // Label chips: the most used labels, at most this many.
 const LABEL_CHIPS = 20;
-const state = { api: null, search: "", label: null, archived: false, skip: 0, total: 0 };
+const state = {
+  api: null, search: "", label: null, archived: false, skip: 0, total: 0,
+  board: null, // the id of the board shown, if one is
+  following: null, // the change feed's AbortController
+};
+// A stream that ended or failed is opened again after this long.
+const RECONNECT_MS = 2000;
 
 // What the page shows: "sign-in", "list" or "board".
 function show(view) {
@@ -194,6 +200,7 @@ function renderBoard(board) {
 }
 
 async function openBoard(id) {
+  state.board = id;
   show("board");
   $("board-error").textContent = "";
   $("board-title").textContent = "";
@@ -211,7 +218,38 @@ async function route() {
   if (!state.api) return;
   const match = location.hash.match(/^#\/boards\/([^/]+)$/);
   if (match) return openBoard(decodeURIComponent(match[1]));
+  state.board = null;
   show("list");
+}
+
+// Someone changed a board: what is on screen is read again (the list and its label chips
+// once for a burst of changes; the board shown, if it is the one that changed).
+let refreshing;
+function changed(change) {
+  if (state.board === null) {
+    clearTimeout(refreshing);
+    refreshing = setTimeout(() => Promise.all([loadBoards(), loadLabels()]), 100);
+  } else if (change.dashboardId === state.board) {
+    openBoard(state.board);
+  }
+}
+
+async function follow(api, controller) {
+  let cursor = null;
+  while (!controller.signal.aborted) {
+    try {
+      await api.follow({
+        after: cursor,
+        onChange: changed,
+        onCursor: (id) => (cursor = id),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      if (error instanceof ApiError && error.status === 401) return signOut();
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+  }
 }
 
 async function signIn(token) {
@@ -220,12 +258,16 @@ async function signIn(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
   state.api = api;
   state.skip = 0;
+  state.following = new AbortController();
+  follow(api, state.following);
   await route();
   await Promise.all([loadBoards(), loadLabels(), loadReports()]);
 }
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
+  state.following?.abort();
+  state.following = null;
   state.api = null;
   state.label = null;
   for (const id of ["rows", "labels", "report-list", "grid"]) $(id).replaceChildren();
