@@ -120,6 +120,10 @@ def test_search_by_name_and_paging_with_the_total(
     # The list asked only for the fields it shows.
     lists = [url for url in asked if "/results/api/v2/dashboards?" in url and "fields=" in url]
     assert lists and all("fields=id%2Cname%2Ctags%7Bname%7D%2CdateUpdated" in u for u in lists)
+    # Sorted by name instead: the first made is first.
+    tab.get_by_label("Sort by").select_option(label="Name")
+    expect(tab.locator("#total")).to_have_text("23 boards, showing 1 to 20")
+    expect(tab.locator("#rows tr").first.locator("td").first).to_have_text(f"{prefix} 00")
     # Text that is not a pattern is searched for as it is.
     tab.get_by_label("Search by name").fill(f"{prefix} 0(")
     expect(tab.locator("#total")).to_have_text("0 boards")

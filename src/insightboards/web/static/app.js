@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 // Label chips: the most used labels, at most this many.
 const LABEL_CHIPS = 20;
 const state = {
-  api: null, search: "", label: null, archived: false, skip: 0, total: 0,
+  api: null, search: "", label: null, archived: false, sort: "-dateUpdated", skip: 0, total: 0,
   board: null, // the id of the board shown, if one is
   following: null, // the change feed's AbortController
 };
@@ -78,7 +78,7 @@ async function loadBoards() {
   try {
     const page = await state.api.get("/dashboards", {
       filter: listFilter(),
-      sort: "-dateUpdated",
+      sort: state.sort,
       fields: LIST_FIELDS,
       skip: state.skip,
       take: PAGE_SIZE,
@@ -300,6 +300,11 @@ $("name-search").addEventListener("input", (event) => {
   }, 200);
 });
 $("search").addEventListener("submit", (event) => event.preventDefault());
+$("sort").addEventListener("change", (event) => {
+  state.sort = event.target.value;
+  state.skip = 0;
+  loadBoards();
+});
 $("include-archived").addEventListener("change", (event) => {
   state.archived = event.target.checked;
   state.skip = 0;
