@@ -2,12 +2,11 @@
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Response
 
 from insightboards.api.dashboards import PageSkip, PageTake, problem_responses
 from insightboards.api.deps import CallerDep, DatabaseDep
-from insightboards.api.json_body import StrictJsonRoute
+from insightboards.api.json_body import StrictJsonRoute, json_response
 from insightboards.audit import service
 from insightboards.audit.repository import EventFilter
 from insightboards.clock import TimestampOutOfRange, normalize_timestamp
@@ -106,4 +105,4 @@ def audit_events(
         until=_moment("until", until),
     )
     page = service.events(database, caller, where, skip, take)
-    return Response(orjson.dumps(page), media_type="application/json")
+    return json_response(page)

@@ -4,12 +4,11 @@ import re
 from typing import Annotated, Any
 
 import anyio.to_thread
-import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from insightboards.api.deps import CallerDep, DatabaseDep, IfMatchDep, LimitsDep
-from insightboards.api.json_body import StrictJsonRoute
+from insightboards.api.json_body import StrictJsonRoute, json_response
 from insightboards.api.problems import PROBLEM_JSON
 from insightboards.dashboards import creating, history, listing, service, trash
 from insightboards.dashboards.documents import Served
@@ -319,9 +318,7 @@ def list_trash(
     skip: PageSkip = 0,
     take: PageTake = 100,
 ) -> Response:
-    return Response(
-        orjson.dumps(trash.trashed(database, caller, skip, take)), media_type="application/json"
-    )
+    return json_response(trash.trashed(database, caller, skip, take))
 
 
 @router.delete(
@@ -476,8 +473,7 @@ def list_versions(
     take: PageTake = 100,
 ) -> Response:
     _check_id(dashboardId)
-    page = history.versions(database, caller, dashboardId, skip, take)
-    return Response(orjson.dumps(page), media_type="application/json")
+    return json_response(history.versions(database, caller, dashboardId, skip, take))
 
 
 @router.get(

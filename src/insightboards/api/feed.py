@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from insightboards.access import Caller
 from insightboards.api.dashboards import problem_responses
 from insightboards.api.deps import CallerDep, DatabaseDep, caller_of
-from insightboards.api.json_body import StrictJsonRoute
+from insightboards.api.json_body import StrictJsonRoute, json_response
 from insightboards.dashboards.schemas import ApiModel
 from insightboards.database import Database
 from insightboards.errors import (
@@ -137,7 +137,7 @@ async def dashboard_changes(
     if start is None:  # from now on: where "now" is, read before the answer begins
         start = await anyio.to_thread.run_sync(service.current_cursor, database, caller)
         if not streaming:
-            return _json({"items": [], "cursor": str(start)})
+            return json_response({"items": [], "cursor": str(start)})
     if not watcher.open_stream(token_hash):
         raise TooManyRequests(
             "This token holds as many change streams and polls open as it may "
@@ -146,7 +146,7 @@ async def dashboard_changes(
         )
     if not streaming:
         try:
-            return _json(await _long_poll(database, caller, watcher, start, take, wait))
+            return json_response(await _long_poll(database, caller, watcher, start, take, wait))
         finally:
             watcher.close_stream(token_hash)
     again = functools.partial(caller_of, request.app.state, database, request.state.token)
@@ -156,18 +156,16 @@ async def dashboard_changes(
     )
 
 
-def _json(page: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(page), media_type="application/json")
-
-
 def _accepts_event_stream(accept: str | None) -> bool:
     """Whether `Accept` names text/event-stream (with a q above 0)."""
     for entry in (accept or "").lower().split(","):
-        media, *parameters = (part.strip() for part in entry.split(";"))
+        media, *parameters = (part.replace(" ", "") for part in entry.split(";"))
         if media == EVENT_STREAM:
-            return not any(
-                p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parameters
-            )
+            q = next((p[2:] for p in parameters if p.startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return True  # a q that is no number: taken as absent
     return False
 
 

@@ -1,4 +1,5 @@
-"""JSON request bodies, parsed strictly and bounded before any model sees them.
+"""JSON request bodies, parsed strictly and bounded before any model sees them; and JSON
+answers of plain values (`json_response`).
 
 orjson refuses what the standard library lets through to fail later: lone surrogates
 (`"\\ud800"`, which no database driver can encode), numbers beyond a double (a 5,000-digit
@@ -72,3 +73,9 @@ class StrictJsonRoute(APIRoute):
             return await handle(StrictJsonRequest(request.scope, request.receive))
 
         return handle_strictly
+
+
+def json_response(value: Any) -> Response:
+    """`value` as JSON, by orjson, without a response model's validation (the services
+    build these answers whole)."""
+    return Response(orjson.dumps(value), media_type="application/json")

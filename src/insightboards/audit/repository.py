@@ -31,21 +31,18 @@ _VALUES = {
 _ZERO, _ONE = sa.literal_column("0", sa.BigInteger), sa.literal_column("1", sa.BigInteger)
 
 
-def _next_number() -> Any:
-    """The account's next event number, its counter's row locked until the transaction
-    ends (or made, for its first event). PostgreSQL's."""
-    return (
-        postgresql.insert(_n)
-        .values(account_id=sa.bindparam("e_account_id"), last_seq=_ONE)
-        .on_conflict_do_update(
-            index_elements=[_n.c.account_id], set_={"last_seq": _n.c.last_seq + _ONE}
-        )
-        .returning(_n.c.last_seq)
+# PostgreSQL: the account's next number, its counter's row locked until the transaction
+# ends (or made, for its first event), and the event, in one statement (a data-modifying
+# WITH).
+_NUMBERED = (
+    postgresql.insert(_n)
+    .values(account_id=sa.bindparam("e_account_id"), last_seq=_ONE)
+    .on_conflict_do_update(
+        index_elements=[_n.c.account_id], set_={"last_seq": _n.c.last_seq + _ONE}
     )
-
-
-# PostgreSQL: the number and the event in one statement (a data-modifying WITH).
-_NUMBERED = _next_number().cte("numbered")
+    .returning(_n.c.last_seq)
+    .cte("numbered")
+)
 _POSTGRES_INSERT = (
     _e.insert()
     .add_cte(_NUMBERED)

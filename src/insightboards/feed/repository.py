@@ -18,6 +18,8 @@ _CHANGE_COLUMNS = (
     _e.c.version,
     _e.c.details,
 )
+# The feed's events: those of boards.
+_BOARD_EVENT = _e.c.created_by_id.is_not(None)
 
 
 def changes_after(conn: sa.Connection, caller: Caller, cursor: int, take: int) -> list[AnyRow]:
@@ -36,10 +38,6 @@ def changes_after(conn: sa.Connection, caller: Caller, cursor: int, take: int) -
         .limit(take)
     )
     return list(conn.execute(statement).all())
-
-
-# The feed's events: those of boards.
-_BOARD_EVENT = _e.c.created_by_id.is_not(None)
 
 
 def last_board_event(conn: sa.Connection, account_id: str) -> int:

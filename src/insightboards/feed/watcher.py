@@ -89,10 +89,8 @@ class ChangeWatcher:
         another process or once this one is back, and resumes from its last event)."""
         self._ended = True
         self._first_poll.set()
-        for futures in self._waiting.values():
-            for future in futures:
-                if not future.done():
-                    future.set_result(False)
+        for account_id in self._waiting:
+            self._answer(account_id, False)
 
     # --- waiting for news ----------------------------------------------------------------
 
@@ -151,15 +149,16 @@ class ChangeWatcher:
                     floor = max(floor, seq - self._in_flight)
                     if number > self._newest.get(account_id, 0):
                         self._newest[account_id] = number
-                        self._wake(account_id)
+                        self._answer(account_id, True)
         finally:
             self._polling = None
             self._first_poll.set()
 
-    def _wake(self, account_id: str) -> None:
+    def _answer(self, account_id: str, news: bool) -> None:
+        """Answer the account's waiting streams: news (True), or the end (False)."""
         for future in self._waiting.get(account_id, ()):
             if not future.done():
-                future.set_result(True)
+                future.set_result(news)
 
     def _newest_overall(self) -> int:
         with self._database.read() as conn:
